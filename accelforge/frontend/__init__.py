@@ -1,0 +1,1 @@
+"""What the user writes: the spec, its architecture, workload, renames and mapping."""
