@@ -1,0 +1,126 @@
+"""Shared plumbing for spec objects: the pydantic base class, error conversion, tag dispatch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar, Union
+
+import pydantic
+from pydantic import ConfigDict
+
+from accelforge.errors import SpecError, did_you_mean
+
+__all__ = ["Expr", "SpecModel", "dispatch_tagged", "validation_to_spec_error"]
+
+Expr = Union[bool, int, float, str]
+"""A value that may be a literal or an expression string (SPEC_FORMAT §4)."""
+
+_M = TypeVar("_M", bound="SpecModel")
+
+
+def _allowed_fields(model: type[pydantic.BaseModel]) -> list[str]:
+    return sorted(name for name in model.model_fields if not name.startswith("_"))
+
+
+def validation_to_spec_error(
+    err: pydantic.ValidationError,
+    model: type[pydantic.BaseModel],
+    loc: Sequence[str | int],
+) -> SpecError:
+    """Turn a pydantic ``ValidationError`` into a :class:`SpecError` (first problem first)."""
+    problems = err.errors()
+    first = problems[0]
+    field_loc = tuple(first["loc"])
+    kind = first["type"]
+    owner = model.__name__
+    bad = field_loc[-1] if field_loc else ""
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(model) if len(field_loc) == 1 else []
+        message = f"field '{bad}' is not allowed on {owner}."
+        if allowed:
+            message += did_you_mean(str(bad), allowed)
+            message += f" Allowed fields: {', '.join(allowed)}."
+        return SpecError(message, loc=(*loc, *field_loc))
+    if kind == "missing":
+        return SpecError(f"field '{bad}' is required on {owner}.", loc=(*loc, *field_loc))
+    message = f"{first['msg']}."
+    if len(problems) > 1:
+        message += f" ({len(problems) - 1} more problem(s) in this {owner})"
+    return SpecError(message, loc=(*loc, *field_loc), value=first.get("input"))
+
+
+class SpecModel(pydantic.BaseModel):
+    """Base of every spec object: unknown fields are refused, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+
+    @classmethod
+    def from_data(cls: type[_M], data: Any, loc: Sequence[str | int] = ()) -> _M:
+        """Validate ``data`` (a mapping) into this class; errors carry the field path."""
+        if isinstance(data, cls):
+            return data
+        if not isinstance(data, Mapping):
+            raise SpecError(
+                f"expected a mapping describing a {cls.__name__}.",
+                loc=loc,
+                value=data,
+            )
+        try:
+            return cls.model_validate(cls.prepare(dict(data), loc))
+        except pydantic.ValidationError as err:
+            raise validation_to_spec_error(err, cls, loc) from None
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+        """Hook for subclasses: convert nested raw data before validation."""
+        return data
+
+
+def dispatch_tagged(
+    item: Any,
+    classes: Mapping[str, type[SpecModel]],
+    *,
+    where: str,
+    loc: Sequence[str | int],
+    later: Sequence[str] = (),
+) -> SpecModel:
+    """Build the class named by the YAML tag (or a ``type:`` key) of a polymorphic list entry."""
+    if isinstance(item, SpecModel):
+        if type(item).__name__ in classes:
+            return item
+        raise SpecError(
+            f"{type(item).__name__} is not allowed in {where}.",
+            loc=loc,
+            allowed=", ".join(sorted(classes)),
+        )
+    if not isinstance(item, Mapping):
+        raise SpecError(f"entries of {where} must be tagged mappings.", loc=loc, value=item)
+    tag = getattr(item, "tag", None)
+    data = dict(item)
+    type_key = data.pop("type", None)
+    if tag and type_key and tag != type_key:
+        raise SpecError(
+            f"the tag !{tag} and 'type: {type_key}' disagree; give one of them.", loc=loc
+        )
+    name = tag or type_key
+    allowed_tags = ", ".join(f"!{n}" for n in sorted(classes))
+    if name is None:
+        shown = {k: data[k] for k in list(data)[:3]}
+        raise SpecError(
+            f"this entry of {where} has no class tag: {shown}. Add one such as "
+            f"!{next(iter(classes))} (or a 'type: {next(iter(classes))}' key).",
+            loc=loc,
+            allowed=allowed_tags,
+        )
+    if name in later:
+        raise SpecError(f"!{name} is not supported yet in {where} (planned).", loc=loc)
+    if name not in classes:
+        hint = ""
+        lowered = {n.lower(): n for n in classes}
+        if name.lower() in lowered:
+            hint = f" Tags are case-sensitive: did you mean !{lowered[name.lower()]}?"
+        raise SpecError(
+            f"tag !{name} is not allowed in {where}.{hint}", loc=loc, allowed=allowed_tags
+        )
+    return classes[name].from_data(data, loc)
+

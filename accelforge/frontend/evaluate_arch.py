@@ -1,0 +1,374 @@
+"""Evaluate the architecture for one Einsum (SPEC_FORMAT §3, §4.5 scope and order).
+
+Nodes are evaluated top-down. Every leaf is visible by name from the start: nodes above the
+current one are seen evaluated, nodes below raw. Inside a component the extra attributes come
+first, then scalar expression fields in dependency order, then actions, fanouts and tensors.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accelforge.errors import SpecError, SpecWarning
+from accelforge.frontend._expressions import ExpressionNamespace
+from accelforge.frontend.arch import Arch, Compute, Container, Memory, Spatial
+from accelforge.frontend.costs import resolve_costs
+from accelforge.frontend.evaluate_workload import EinsumFacts, EvaluatedWorkload, evaluate_variables
+from accelforge.frontend.sets import RankVariableSet, TensorSet
+from accelforge.frontend.values import (
+    evaluate_in_order,
+    evaluate_keyed_map,
+    evaluate_number,
+    evaluate_raw,
+    evaluate_set,
+)
+
+__all__ = [
+    "EvaluatedAction",
+    "EvaluatedArch",
+    "EvaluatedComponent",
+    "EvaluatedSpatial",
+    "EvaluatedTensors",
+    "evaluate_arch",
+]
+
+_SCALAR_FIELDS = (
+    "enabled", "size", "area", "area_scale", "leak_power", "leak_power_scale", "energy_scale",
+    "throughput_scale", "latency_scale", "actions_scale", "n_parallel_instances", "bits_per_action",
+)
+
+
+class NodeView(ExpressionNamespace):
+    """A component as seen from expressions: its (evaluated or raw) fields by name."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self._fields = dict(fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._fields:
+            raise AttributeError(name)
+        return self._fields[name]
+
+
+@dataclass
+class EvaluatedSpatial:
+    """A fanout dimension with its sets evaluated."""
+
+    name: str
+    fanout: int
+    reuse: TensorSet
+    may_reuse: TensorSet
+    loop_bounds: list[tuple[RankVariableSet, str, int]]
+    min_usage: float
+    usage_scale: float
+    power_gateable: bool
+
+
+@dataclass
+class EvaluatedAction:
+    """An action with scaled energy (per action) and scaled throughput (actions per second)."""
+
+    name: str
+    energy: float
+    throughput: float
+    bits_per_action: float | None = None
+    values_per_action: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class EvaluatedTensors:
+    """Tensor placement sets; a ``str`` is a set expression resolved at mapping time."""
+
+    keep: TensorSet | str
+    may_keep: TensorSet | str
+    back: TensorSet
+    tile_shape: list[tuple[RankVariableSet, str, int]]
+    no_refetch_from_above: TensorSet
+    no_resend_to_below: TensorSet
+    tensor_order_options: list[list[TensorSet | str]]
+    force_memory_hierarchy_order: bool
+
+
+@dataclass
+class EvaluatedComponent:
+    """A Memory or Compute evaluated for one Einsum."""
+
+    name: str
+    kind: str
+    enabled: bool
+    component_class: str | None
+    area: float | None
+    leak_power: float
+    area_scale: float
+    leak_power_scale: float
+    energy_scale: float
+    throughput_scale: float
+    actions_scale: float
+    n_parallel_instances: float
+    total_latency: str
+    skip_initial_output_write: bool
+    actions: dict[str, EvaluatedAction]
+    spatial: list[EvaluatedSpatial]
+    cumulative_fanout: int
+    extra_attributes: dict[str, Any]
+    size: float | None = None
+    bits_per_value: dict[str, float] = field(default_factory=dict)
+    bits_per_action: float | None = None
+    values_per_action: dict[str, float] = field(default_factory=dict)
+    tensors: EvaluatedTensors | None = None
+
+    @property
+    def total_area(self) -> float:
+        """Area of all instances (own fanout included; MODEL.md §10.2)."""
+        if self.area is None:
+            raise SpecError(
+                f"component {self.name} has no area: set 'area' or a component_class whose "
+                "cost model gives one."
+            )
+        return self.area * self.cumulative_fanout
+
+    @property
+    def total_leak_power(self) -> float:
+        """Leak power of all instances (own fanout included; MODEL.md §10.2)."""
+        return self.leak_power * self.cumulative_fanout
+
+
+@dataclass
+class EvaluatedContainer:
+    """A Container: only its fanouts."""
+
+    name: str
+    spatial: list[EvaluatedSpatial]
+    kind: str = "Container"
+
+
+@dataclass
+class EvaluatedArch:
+    """The architecture for one Einsum, nodes top-down."""
+
+    einsum: str
+    variables: dict[str, Any]
+    nodes: list[EvaluatedComponent | EvaluatedContainer]
+
+    @property
+    def components(self) -> dict[str, EvaluatedComponent]:
+        """Memories and computes by name."""
+        return {n.name: n for n in self.nodes if isinstance(n, EvaluatedComponent)}
+
+
+def evaluate_arch(arch: Arch, workload: EvaluatedWorkload, facts: EinsumFacts,
+                  base_scope: Mapping[str, Any], *, require_costs: bool = True) -> EvaluatedArch:
+    """Evaluate every node of ``arch`` for the Einsum described by ``facts``."""
+    scope: dict[str, Any] = {**workload.variables, **base_scope, **facts.symbols}
+    scope.update(evaluate_variables(arch.variables, dict(scope), "arch.variables"))
+    shared_extra = evaluate_raw(arch.extra_attributes_for_all_component_models, scope,
+                                "arch.extra_attributes_for_all_component_models", free_form=True)
+    scope.update(shared_extra)
+    memory_names = [n.name for n in arch.nodes if isinstance(n, Memory)]
+    for node in arch.nodes:
+        if isinstance(node, (Memory, Compute)):
+            scope[node.name] = NodeView(node.model_dump())
+    nodes: list[EvaluatedComponent | EvaluatedContainer] = []
+    fanout = 1
+    for index, node in enumerate(arch.nodes):
+        ctx = _Context(scope, facts, memory_names, ("arch", "nodes", index), node.name,
+                       require_costs)
+        try:
+            spatial = [_spatial(s, ctx, i) for i, s in enumerate(node.spatial)]
+            fanout *= math.prod(s.fanout for s in spatial)
+            if isinstance(node, Container):
+                nodes.append(EvaluatedContainer(node.name, spatial))
+                continue
+            evaluated = _component(node, ctx, shared_extra, spatial, fanout)
+        except SpecError as err:
+            raise err.with_location(loc_prefix=ctx.loc) from None
+        scope[node.name] = NodeView(evaluated.__dict__)
+        nodes.append(evaluated)
+    return EvaluatedArch(einsum=facts.name, variables=scope, nodes=nodes)
+
+
+@dataclass
+class _Context:
+    scope: dict[str, Any]
+    facts: EinsumFacts
+    memory_names: list[str]
+    loc: tuple
+    name: str
+    require_costs: bool
+
+    def where(self, *parts: Any) -> str:
+        return ".".join(["arch", "nodes", self.name, *map(str, parts)]) + (
+            f" (Einsum {self.facts.name})")
+
+    def tensors(self, raw: Any, *parts: Any, default: Any = None) -> Any:
+        return evaluate_set(raw, self.scope, self.where(*parts), default=default,
+                            deferred_names=self.memory_names)
+
+    def ranks(self, raw: Any, *parts: Any) -> RankVariableSet:
+        return evaluate_set(raw, self.scope, self.where(*parts), kind=RankVariableSet)
+
+
+def _comparisons(items: list, ctx: _Context, *parts: Any) -> list[tuple[RankVariableSet, str, int]]:
+    return [
+        (ctx.ranks(c.expression, *parts, i, "expression"), c.operator,
+         evaluate_number(c.value, ctx.scope, ctx.where(*parts, i, "value"), integer=True))
+        for i, c in enumerate(items)
+    ]
+
+
+def _spatial(spatial: Spatial, ctx: _Context, index: int) -> EvaluatedSpatial:
+    parts = ("spatial", spatial.name)
+    nothing = ctx.facts.symbols["Nothing"]
+    reuse = ctx.tensors(spatial.reuse, *parts, "reuse", default=nothing)
+    may_default = reuse if spatial.reuse is not None else ctx.facts.symbols["All"]
+    return EvaluatedSpatial(
+        name=spatial.name,
+        fanout=evaluate_number(spatial.fanout, ctx.scope, ctx.where(*parts, "fanout"), integer=True),
+        reuse=reuse,
+        may_reuse=ctx.tensors(spatial.may_reuse, *parts, "may_reuse", default=may_default),
+        loop_bounds=_comparisons(spatial.loop_bounds, ctx, *parts, "loop_bounds"),
+        min_usage=evaluate_number(spatial.min_usage, ctx.scope, ctx.where(*parts, "min_usage")),
+        usage_scale=evaluate_number(spatial.usage_scale, ctx.scope,
+                                    ctx.where(*parts, "usage_scale")),
+        power_gateable=evaluate_number(spatial.power_gateable, ctx.scope,
+                                       ctx.where(*parts, "power_gateable"), boolean=True),
+    )
+
+
+def _scalars(node: Memory | Compute, ctx: _Context) -> dict[str, Any]:
+    raw = {name: getattr(node, name) for name in _SCALAR_FIELDS if hasattr(node, name)}
+    raw = {k: v for k, v in raw.items() if v is not None}
+
+    def one(name: str, value: Any, scope: Mapping[str, Any]) -> Any:
+        where = ctx.where(name)
+        if name == "enabled":
+            return evaluate_number(value, scope, where, boolean=True)
+        return evaluate_number(value, scope, where)
+
+    return evaluate_in_order(raw, ctx.scope, ctx.where("fields"), one)
+
+
+def _deprecated_latency(values: dict[str, Any], owner: str, given_throughput_scale: bool) -> None:
+    latency_scale = values.pop("latency_scale", None)
+    if latency_scale is None:
+        return
+    if given_throughput_scale:
+        raise SpecError(f"{owner}: give throughput_scale or the deprecated latency_scale, not both.")
+    warnings.warn(SpecWarning(f"{owner}: latency_scale is deprecated; converted to "
+                              "throughput_scale = 1 / latency_scale."), stacklevel=4)
+    values["throughput_scale"] = math.inf if latency_scale == 0 else 1 / latency_scale
+
+
+def _component(node: Memory | Compute, ctx: _Context, shared_extra: Mapping[str, Any],
+               spatial: list[EvaluatedSpatial], fanout: int) -> EvaluatedComponent:
+    own_extra = evaluate_raw(node.extra_attributes_for_component_model, ctx.scope,
+                             ctx.where("extra_attributes_for_component_model"), free_form=True)
+    extra = {**shared_extra, **own_extra}
+    ctx.scope.update(own_extra)
+    ctx.scope["extra_attributes_for_component_model"] = NodeView(extra)
+    values = _scalars(node, ctx)
+    _deprecated_latency(values, ctx.where(), "throughput_scale" in node.model_fields_set)
+    is_memory = isinstance(node, Memory)
+    all_tensors = ctx.facts.symbols["All"]
+    out = EvaluatedComponent(
+        name=node.name,
+        kind=type(node).__name__,
+        enabled=values.get("enabled", True),
+        component_class=node.component_class,
+        area=None,
+        leak_power=0.0,
+        area_scale=values.get("area_scale", 1),
+        leak_power_scale=values.get("leak_power_scale", 1),
+        energy_scale=values.get("energy_scale", 1),
+        throughput_scale=values.get("throughput_scale", 1),
+        actions_scale=values.get("actions_scale", 1),
+        n_parallel_instances=values.get("n_parallel_instances", 1),
+        total_latency=node.total_latency,
+        skip_initial_output_write=node.skip_initial_output_write,
+        actions={},
+        spatial=spatial,
+        cumulative_fanout=fanout,
+        extra_attributes=extra,
+    )
+    if is_memory:
+        out.size = values["size"]
+        if not out.size >= 0:
+            raise SpecError(f"{ctx.where('size')} must be >= 0 bits; got {out.size!r}.")
+        out.bits_per_action = values.get("bits_per_action")
+        out.bits_per_value = evaluate_keyed_map(node.bits_per_value, ctx.scope, all_tensors,
+                                                ctx.where("bits_per_value"), _number)
+        out.values_per_action = evaluate_keyed_map(node.values_per_action, ctx.scope, all_tensors,
+                                                   ctx.where("values_per_action"), _number)
+        out.tensors = _tensors(node, ctx)
+    raw_actions = {a.name: _action_values(a, ctx, out, is_memory) for a in node.actions}
+    resolve_costs(out, values, raw_actions, require=ctx.require_costs)
+    return out
+
+
+def _number(raw: Any, scope: Mapping[str, Any], where: str) -> Any:
+    return evaluate_number(raw, scope, where)
+
+
+def _action_values(action: Any, ctx: _Context, comp: EvaluatedComponent,
+                   is_memory: bool) -> dict[str, Any]:
+    parts = ("actions", action.name)
+    fields = {
+        k: getattr(action, k)
+        for k in ("energy", "energy_scale", "throughput", "throughput_scale", "latency",
+                  "latency_scale", "bits_per_action")
+        if getattr(action, k, None) is not None
+    }
+
+    def one(name: str, value: Any, scope: Mapping[str, Any]) -> Any:
+        return evaluate_number(value, scope, ctx.where(*parts, name))
+
+    values = evaluate_in_order(fields, dict(ctx.scope), ctx.where(*parts), one)
+    owner = ctx.where(*parts)
+    latency = values.pop("latency", None)
+    if latency is not None:
+        if "throughput" in values:
+            raise SpecError(f"{owner}: give throughput or the deprecated latency, not both.")
+        warnings.warn(SpecWarning(f"{owner}: latency is deprecated; converted to "
+                                  "throughput = 1 / latency."), stacklevel=3)
+        values["throughput"] = math.inf if latency == 0 else 1 / latency
+    _deprecated_latency(values, owner, "throughput_scale" in action.model_fields_set)
+    if is_memory:
+        default_bits = comp.bits_per_action if comp.bits_per_action is not None else 1
+        values.setdefault("bits_per_action", default_bits)
+        values["values_per_action"] = evaluate_keyed_map(
+            action.values_per_action, ctx.scope, ctx.facts.symbols["All"],
+            ctx.where(*parts, "values_per_action"), _number)
+    return values
+
+
+def _tensors(node: Memory, ctx: _Context) -> EvaluatedTensors:
+    spec = node.tensors
+    nothing = ctx.facts.symbols["Nothing"]
+    keep = ctx.tensors(spec.keep, "tensors", "keep", default=nothing)
+    may_default = ctx.facts.symbols["All"] if spec.keep is None else nothing
+    may_keep = ctx.tensors(spec.may_keep, "tensors", "may_keep", default=may_default)
+    back = ctx.tensors(spec.back, "tensors", "back", default=nothing)
+    if isinstance(back, str):
+        raise SpecError(f"{ctx.where('tensors', 'back')} cannot refer to memories.")
+    if back:
+        keep = keep | back if not isinstance(keep, str) else f"({keep}) | " + " | ".join(back)
+        may_keep = may_keep - back if not isinstance(may_keep, str) else may_keep
+    return EvaluatedTensors(
+        keep=keep,
+        may_keep=may_keep,
+        back=back,
+        tile_shape=_comparisons(spec.tile_shape, ctx, "tensors", "tile_shape"),
+        no_refetch_from_above=ctx.tensors(spec.no_refetch_from_above, "tensors",
+                                          "no_refetch_from_above", default=nothing),
+        no_resend_to_below=ctx.tensors(spec.no_resend_to_below, "tensors", "no_resend_to_below",
+                                       default=nothing),
+        tensor_order_options=[
+            [ctx.tensors(item, "tensors", "tensor_order_options", i, j) for j, item in enumerate(o)]
+            for i, o in enumerate(spec.tensor_order_options)
+        ],
+        force_memory_hierarchy_order=spec.force_memory_hierarchy_order,
+    )

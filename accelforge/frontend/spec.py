@@ -1,0 +1,219 @@
+"""The top-level :class:`Spec`: loading from YAML, validation with locations, evaluation."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pydantic
+from pydantic import Field
+
+from accelforge.errors import SpecError, SpecWarning, did_you_mean
+from accelforge.frontend._base import SpecModel
+from accelforge.frontend._yaml import load_yaml_files, position_of
+from accelforge.frontend.arch import Arch, Compute
+from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
+from accelforge.frontend.evaluate_workload import EvaluatedWorkload, evaluate_workload
+from accelforge.frontend.mapper import Mapper, Metrics
+from accelforge.frontend.mapping import Mapping as MappingTree
+from accelforge.frontend.renames import Renames
+from accelforge.frontend.workload import Workload
+
+__all__ = ["Config", "ModelSettings", "Spec"]
+
+SPEC_KEYS = ("arch", "workload", "renames", "variables", "mapping", "config", "mapper", "model")
+
+
+class Config(SpecModel):
+    """The ``config`` section."""
+
+    expression_custom_functions: list[Any] = Field(default_factory=list)
+    """Python files (or callables, from Python) whose functions join the expression scope."""
+    component_models: list[Any] = Field(default_factory=list)
+    """Extra component-model plug-ins (not supported yet)."""
+    use_installed_component_models: bool = True
+    """Use installed ``hwcomponents`` models for components without explicit costs."""
+
+
+class ModelSettings(SpecModel):
+    """The ``model`` section: what ``evaluate_mapping`` reports."""
+
+    metrics: Any = None
+    """Metrics reported by the model (default: all)."""
+
+    @pydantic.field_validator("metrics", mode="before")
+    @classmethod
+    def _parse_metrics(cls, value: Any) -> Metrics:
+        return Metrics(sum(m.value for m in Metrics)) if value is None else Metrics.parse(value)
+
+
+class Spec(SpecModel):
+    """A whole specification: architecture, workload, renames, variables, mapping, settings."""
+
+    arch: Arch = Field(default_factory=Arch)
+    workload: Workload = Field(default_factory=Workload)
+    renames: Renames = Field(default_factory=Renames)
+    variables: dict[str, Any] = Field(default_factory=dict)
+    """Free-form variables, evaluated first; visible to every expression."""
+    mapping: MappingTree = Field(default_factory=MappingTree)
+    """A user mapping for ``evaluate_mapping``; the mapper ignores it."""
+    config: Config = Field(default_factory=Config)
+    mapper: Mapper = Field(default_factory=Mapper)
+    model: ModelSettings = Field(default_factory=ModelSettings)
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+        """Check the top-level keys and build each section with its own rules."""
+        unknown = [k for k in data if k not in SPEC_KEYS]
+        if unknown:
+            raise SpecError(
+                f"'{unknown[0]}' is not a spec key.{did_you_mean(unknown[0], SPEC_KEYS)}",
+                loc=(unknown[0],),
+                allowed=", ".join(SPEC_KEYS),
+            )
+        builders = {"arch": Arch, "workload": Workload, "renames": Renames, "mapping": MappingTree,
+                    "config": Config, "model": ModelSettings}
+        for key, model in builders.items():
+            if data.get(key) is not None:
+                data[key] = model.from_data(data[key], (key,))
+            else:
+                data.pop(key, None)
+        if "mapper" in data:
+            data["mapper"] = _build_mapper(data["mapper"])
+        if data.get("variables") is None:
+            data.pop("variables", None)
+        config = data.get("config")
+        if isinstance(config, Config) and any(isinstance(f, (str, os.PathLike))
+                                              for f in config.expression_custom_functions):
+            raise SpecError(
+                "config.expression_custom_functions lists Python files; loading them would run "
+                "their code, so it is refused. Pass allow_custom_functions=True to "
+                "Spec.from_yaml if you trust the file, or pass the functions from Python.",
+                loc=("config", "expression_custom_functions"),
+            )
+        return data
+
+    @classmethod
+    def from_yaml(
+        cls,
+        *files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        jinja_parse_data: Mapping[str, Any] | None = None,
+        top_key: str | None = None,
+        strict: bool = False,
+        **kwargs: Any,
+    ) -> Spec:
+        """Load a spec from one or more YAML files (SPEC_FORMAT §2).
+
+        Parameters
+        ----------
+        files:
+            Paths, lists of paths or glob patterns. Top-level keys are combined; when two
+            files define the same key the first wins, with a warning.
+        jinja_parse_data:
+            Variables for the Jinja2 templates; ``kwargs`` are added to them.
+        top_key:
+            Validate only this key's subtree.
+        strict:
+            Turn every :class:`~accelforge.errors.SpecWarning` into an error.
+        """
+        with warnings.catch_warnings():
+            if strict:
+                warnings.simplefilter("error", SpecWarning)
+            try:
+                loaded = load_yaml_files(list(files), jinja_parse_data, strict=strict, **kwargs)
+                data = loaded.data
+                if top_key is not None:
+                    data = {top_key: data.get(top_key)} if top_key in data else data
+                try:
+                    spec = cls.from_data(data)
+                    spec.validate_for_every_einsum()
+                except SpecError as err:
+                    _locate(err, loaded.data, loaded.key_files)
+                    raise
+            except SpecWarning as warning:
+                raise SpecError(f"{warning} (an error because strict=True)") from None
+        return spec
+
+    def evaluate_workload(self) -> EvaluatedWorkload:
+        """Evaluate variables, rank sizes, renames and sets for every Einsum."""
+        return evaluate_workload(self)
+
+    def validate_for_every_einsum(self) -> None:
+        """Evaluate everything for every Einsum, so bad input fails at load time.
+
+        Costs that need the optional ``hwcomponents`` extra are left unknown (NaN) here; they
+        raise their error when a result needs them.
+        """
+        workload = self.evaluate_workload()
+        if not self.workload.einsums:
+            return
+        for name in workload.einsums:
+            self.evaluate(name, require_costs=False, workload=workload)
+
+    def evaluate(
+        self,
+        einsum: str | None = None,
+        *,
+        require_costs: bool = True,
+        workload: EvaluatedWorkload | None = None,
+    ) -> EvaluatedArch:
+        """Evaluate the architecture for ``einsum`` (the first Einsum when ``None``)."""
+        workload = workload or self.evaluate_workload()
+        if not self.workload.einsums:
+            raise SpecError("the workload has no Einsums; the architecture is evaluated per Einsum.",
+                            loc=("workload", "einsums"))
+        if not self.arch.computes:
+            raise SpecError("the architecture has no !Compute node; add one at the end of "
+                            "arch.nodes.", loc=("arch", "nodes"))
+        facts = workload.einsum(einsum)
+        base = {"spec": self, "workload": self.workload, "renames": self.renames,
+                "variables": workload.variables}
+        return evaluate_arch(self.arch, workload, facts, base, require_costs=require_costs)
+
+    def summary(self) -> str:
+        """A short text summary: Einsums, tensors and architecture levels."""
+        workload = self.evaluate_workload()
+        lines = ["Einsums:"]
+        for name, facts in workload.einsums.items():
+            bounds = ", ".join(f"{v}={b}" for v, b in facts.rank_variable_bounds.items())
+            tensors = ", ".join(facts.einsum.tensor_names)
+            lines.append(f"  {name}: [{bounds}] tensors {tensors}; {facts.n_computes:,} computes")
+        lines.append("Tensors:")
+        for name, tensor in workload.tensors.items():
+            shape = "x".join(str(s) for s in tensor.shape.values()) or "scalar"
+            lines.append(f"  {name}: {tensor.role}, {shape}, {tensor.bits_per_value:g} bits/value, "
+                         f"{tensor.size_bits:,.0f} bits")
+        lines.append("Architecture (outermost first):")
+        arch = self.evaluate()
+        for node in arch.nodes:
+            fanout = " x ".join(f"{s.name}={s.fanout}" for s in node.spatial)
+            size = ""
+            if getattr(node, "size", None) is not None:
+                size = f", size {node.size:,.0f} bits" if node.size != float("inf") else ", size inf"
+            lines.append(f"  {node.kind} {node.name}{size}" + (f", fanout {fanout}" if fanout else ""))
+        return "\n".join(lines)
+
+    @property
+    def compute_names(self) -> list[str]:
+        """Names of the Compute units."""
+        return [n.name for n in self.arch.nodes if isinstance(n, Compute)]
+
+
+def _build_mapper(raw: Any) -> Mapper:
+    try:
+        return Mapper.from_section(raw)
+    except SpecError as err:
+        raise err.with_location(loc_prefix=("mapper",)) from None
+
+
+def _locate(err: SpecError, data: Any, key_files: Mapping[str, str]) -> None:
+    """Fill file and line from the loaded tree's positions."""
+    if err.line is not None:
+        return
+    pos = position_of(data, err.loc) if err.loc else None
+    if pos is not None:
+        err.with_location(file=pos.file, line=pos.line)
+    elif err.loc and str(err.loc[0]) in key_files:
+        err.with_location(file=key_files[str(err.loc[0])])

@@ -1,0 +1,210 @@
+"""Evaluating spec values: numbers, booleans, set expressions, keyed maps, dependency order.
+
+These helpers sit between the raw spec objects and :mod:`accelforge.frontend._expressions`;
+they add the field path to every error (SPEC_FORMAT §4.6) and enforce the result type.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from accelforge.errors import ExpressionError, SpecError, did_you_mean
+from accelforge.frontend._expressions import (
+    DEFAULT_FUNCTIONS,
+    evaluate_expression,
+    parse_literal,
+    referenced_names,
+)
+from accelforge.frontend._yaml import QuotedStr
+from accelforge.frontend.sets import RankVariableSet, TensorSet
+
+__all__ = [
+    "DEFERRED_SET_NAMES",
+    "evaluate_in_order",
+    "evaluate_keyed_map",
+    "evaluate_number",
+    "evaluate_raw",
+    "evaluate_set",
+]
+
+DEFERRED_SET_NAMES = ("Above",)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def evaluate_raw(
+    raw: Any,
+    scope: Mapping[str, Any],
+    where: str,
+    *,
+    free_form: bool = False,
+) -> Any:
+    """Evaluate one value: literals pass through, strings are literals or expressions.
+
+    In free-form maps a quoted YAML string stays a literal string (SPEC_FORMAT §4.4).
+    """
+    if isinstance(raw, str):
+        if free_form and isinstance(raw, QuotedStr):
+            return str(raw)
+        ok, value = parse_literal(raw)
+        if ok:
+            return value
+        if raw in scope and not isinstance(scope[raw], (TensorSet, RankVariableSet)):
+            return scope[raw]
+        return _evaluate(raw, scope, where, free_form=free_form)
+    if isinstance(raw, Mapping):
+        return {k: evaluate_raw(v, scope, f"{where}.{k}", free_form=free_form)
+                for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [evaluate_raw(v, scope, f"{where}[{i}]", free_form=free_form)
+                for i, v in enumerate(raw)]
+    return raw
+
+
+def _evaluate(text: str, scope: Mapping[str, Any], where: str, *, free_form: bool = False) -> Any:
+    """Evaluate an expression, adding the field path (and a quoting hint) to any error."""
+    try:
+        return evaluate_expression(text, scope)
+    except ExpressionError as err:
+        hint = ""
+        if free_form and "is not defined" in err.message:
+            hint = " If you meant a literal string, quote it."
+        raise ExpressionError(f"{err.message.rstrip('.')} (in {where}).{hint}") from None
+
+
+def evaluate_number(
+    raw: Any,
+    scope: Mapping[str, Any],
+    where: str,
+    *,
+    integer: bool = False,
+    boolean: bool = False,
+) -> Any:
+    """Evaluate ``raw`` and check it is a number (or an int, or a bool)."""
+    value = evaluate_raw(raw, scope, where)
+    if boolean:
+        if isinstance(value, (TensorSet, RankVariableSet)):
+            return bool(value)
+        if isinstance(value, (bool, int, float)):
+            return bool(value)
+        raise SpecError(f"{where} evaluated to {value!r} ({type(value).__name__}); expected a bool.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SpecError(
+            f"{where} evaluated to {value!r} ({type(value).__name__}); expected int or float."
+        )
+    if integer and not (isinstance(value, int) or (math.isfinite(value) and value.is_integer())):
+        raise SpecError(f"{where} must be an integer; got {value!r}.")
+    if integer and isinstance(value, float):
+        return int(value)
+    return value
+
+
+def evaluate_set(
+    raw: str | None,
+    scope: Mapping[str, Any],
+    where: str,
+    *,
+    kind: type = TensorSet,
+    default: Any = None,
+    deferred_names: Iterable[str] = (),
+) -> Any:
+    """Evaluate a set expression; returns the set, or the text itself when it must wait.
+
+    Expressions naming a memory or ``Above`` are resolved at mapping time (SPEC_FORMAT §5.4),
+    so they are kept as strings here.
+    """
+    if raw is None:
+        return default
+    text = str(raw)
+    waits = set(deferred_names) | set(DEFERRED_SET_NAMES)
+    if referenced_names(text) & waits:
+        return text
+    value = scope[text] if text in scope else _evaluate(text, scope, where)
+    if isinstance(value, kind):
+        return value
+    expected = kind.kind if isinstance(kind, type) else "tensors or rank variables"
+    if isinstance(value, (TensorSet, RankVariableSet)):
+        culprit = next(iter(value), text)
+        raise SpecError(
+            f"{where}: '{culprit}' is a set of {value.kind} ({text!r}); this field expects "
+            f"{expected}."
+        )
+    raise SpecError(f"{where}: {text!r} evaluated to {value!r}; expected a set of {expected}.")
+
+
+def evaluate_keyed_map(
+    raw: Mapping[str, Any],
+    scope: Mapping[str, Any],
+    universe: TensorSet,
+    where: str,
+    evaluate_value: Callable[[Any, Mapping[str, Any], str], Any],
+) -> dict[str, Any]:
+    """Evaluate a map keyed by tensor set expressions into ``{tensor: value}`` (§5.3)."""
+    out: dict[str, Any] = {}
+    owners: dict[str, str] = {}
+    other_key = None
+    for key, value in raw.items():
+        if str(key) == "Other":
+            other_key = (key, value)
+            continue
+        members = evaluate_set(str(key), scope, f"{where} key {key!r}")
+        if isinstance(members, str):
+            raise SpecError(f"{where}: key {key!r} cannot refer to memories.")
+        _claim(members.names, str(key), owners, where)
+        evaluated = evaluate_value(value, scope, f"{where}.{key}")
+        out.update(dict.fromkeys(members.names, evaluated))
+    if other_key is not None:
+        rest = set(universe.names) - set(owners)
+        evaluated = evaluate_value(other_key[1], scope, f"{where}.Other")
+        out.update(dict.fromkeys(rest, evaluated))
+    return dict(sorted(out.items()))
+
+
+def _claim(names: Iterable[str], key: str, owners: dict[str, str], where: str) -> None:
+    overlap = sorted(n for n in names if n in owners)
+    if overlap:
+        raise SpecError(
+            f"{where}: keys '{owners[overlap[0]]}' and '{key}' overlap on "
+            "{" + ", ".join(overlap) + "}; keys must be disjoint."
+        )
+    for name in names:
+        owners[name] = key
+
+
+def evaluate_in_order(
+    raw: Mapping[str, Any],
+    scope: dict[str, Any],
+    where: str,
+    evaluate_one: Callable[[str, Any, Mapping[str, Any]], Any],
+) -> dict[str, Any]:
+    """Evaluate sibling fields in dependency order; each result joins ``scope`` by name.
+
+    A field depends on a sibling whose name appears as a whole word in its text; ties are
+    broken alphabetically. A cycle is an error naming it (``a → b → a``).
+    """
+    deps = {
+        name: ({w for w in _WORD.findall(value) if w in raw and w != name}
+               if isinstance(value, str) else set())
+        for name, value in raw.items()
+    }
+    done: dict[str, Any] = {}
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            raise SpecError(f"circular dependency in {where}: " + " → ".join(cycle) + ".")
+        state[name] = 1
+        for dep in sorted(deps[name]):
+            visit(dep, [*trail, name])
+        done[name] = evaluate_one(name, raw[name], scope)
+        scope[name] = done[name]
+        state[name] = 2
+
+    for name in sorted(raw):
+        visit(name, [])
+    return {name: done[name] for name in raw}
