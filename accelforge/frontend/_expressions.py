@@ -1,12 +1,12 @@
 """A safe evaluator for the Python-like expressions written in specs (SPEC_FORMAT §4, §5.2).
 
 User text is parsed with :func:`ast.parse` and interpreted node by node over a whitelist; it is
-never given to ``eval``, ``exec`` or ``compile``. Three rules keep a hostile spec from reaching
-the interpreter: only allow-listed functions, spec objects (:class:`ExpressionNamespace`) and
-their methods can be called; attributes can only be read from spec objects; no name or attribute
-starting with ``_`` can be used. Resource guards (text length, nesting depth, integer size,
-sequence length, a step budget and an element budget) turn every attempt to hang or exhaust
-memory into an :class:`~accelforge.errors.ExpressionError`.
+never given to ``eval``, ``exec`` or ``compile``. Three rules keep a hostile spec away from the
+interpreter: only allow-listed functions, spec objects (:class:`ExpressionNamespace`) and their
+methods can be called; attributes can only be read from spec objects; no name or attribute may
+start with ``_``. Resource guards (text length, nesting depth, integer size, sequence length, a
+step budget and an element budget) turn every attempt to hang or to exhaust memory into an
+:class:`~accelforge.errors.ExpressionError`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import math
 import operator
 import os
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import islice
 from types import MappingProxyType
@@ -36,35 +37,30 @@ _MAX_TEXT = 10_000  # characters of expression text
 _MAX_DEPTH = 100  # AST nesting levels
 _MAX_INT_BITS = 4096  # size of any integer an expression computes
 _MAX_SEQUENCE = 1_000_000  # elements of one range() or sequence repetition
-_MAX_STEPS = 1_000_000  # AST nodes evaluated and calls made, per evaluation
-_MAX_ELEMENTS = 5_000_000  # container elements built or scanned, per evaluation
+_MAX_STEPS = 1_000_000  # nodes evaluated per evaluation (calls and big integers count more)
+_MAX_ELEMENTS = 5_000_000  # container elements built or scanned per evaluation
+_CALL_COST = 5  # steps per call: a call costs about five node evaluations
+_CONTAINER_COST = 8  # elements per container visited: walking one costs about eight elements
 _SIZED = frozenset({str, bytes, list, tuple, set, frozenset, dict, range})
-_CONTAINER_COST = 8  # elements charged per container visited: walking one costs ~8 flat elements
-_CALL_COST = 5  # steps charged per call: a call costs ~5 node evaluations
+_NESTING = frozenset({list, tuple, set, frozenset, dict})
 
 
 class ExpressionNamespace:
     """Marker base class for spec objects that expressions may look into.
 
     Expressions may read the public attributes (names not starting with ``_``) of instances of
-    subclasses, call instances that are callable and call their bound methods. Attribute access
+    subclasses, call instances that are callable, and call their bound methods. Attribute access
     on any other object is refused.
     """
 
 
 class _Refusal(ExpressionError):
-    """Raised by the evaluator and its guards; re-raised with the expression text."""
+    """Raised by the evaluator and its guards; re-raised naming the expression."""
 
 
 def _check_bits(bits: float) -> None:
     if bits > _MAX_INT_BITS:
         raise _Refusal(f"integer result would exceed {_MAX_INT_BITS} bits")
-
-
-def _check_int(value: Any) -> Any:
-    if type(value) is int:
-        _check_bits(value.bit_length())
-    return value
 
 
 def _power(base: Any, exponent: Any) -> Any:
@@ -73,20 +69,16 @@ def _power(base: Any, exponent: Any) -> Any:
     return base**exponent
 
 
-def _repeat_count(sequence: Any, count: Any) -> None:
-    if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(count, int):
-        if len(sequence) * count > _MAX_SEQUENCE:
-            raise _Refusal(
-                f"sequence repetition would produce {len(sequence) * count:,} elements "
-                f"(limit {_MAX_SEQUENCE:,})"
-            )
-
-
 def _multiply(left: Any, right: Any) -> Any:
     if isinstance(left, int) and isinstance(right, int):
         _check_bits(left.bit_length() + right.bit_length())
-    _repeat_count(left, right)
-    _repeat_count(right, left)
+    for sequence, count in ((left, right), (right, left)):
+        if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(count, int):
+            if len(sequence) * count > _MAX_SEQUENCE:
+                raise _Refusal(
+                    f"sequence repetition would produce {len(sequence) * count:,} elements "
+                    f"(limit {_MAX_SEQUENCE:,})"
+                )
     return left * right
 
 
@@ -117,25 +109,25 @@ def _factorial(n: Any) -> int:
 
 def _comb(n: Any, k: Any) -> int:
     if isinstance(n, int) and isinstance(k, int) and 0 <= k <= n:
-        small = min(k, n - k)
-        lg = _log2_factorial
-        _check_bits(min(small * math.log2(max(n, 2)), lg(n) - lg(k) - lg(n - k)))
+        exact = _log2_factorial(n) - _log2_factorial(k) - _log2_factorial(n - k)
+        _check_bits(min(min(k, n - k) * math.log2(max(n, 2)), exact))
     return math.comb(n, k)
 
 
 def _perm(n: Any, k: Any = None) -> int:
-    if isinstance(n, int) and (k is None or isinstance(k, int)):
-        taken = n if k is None else k
-        if 0 <= taken <= n:
-            lg = _log2_factorial
-            _check_bits(min(taken * math.log2(max(n, 2)), lg(n) - lg(n - taken)))
+    taken = n if k is None else k
+    if isinstance(n, int) and isinstance(taken, int) and 0 <= taken <= n:
+        exact = _log2_factorial(n) - _log2_factorial(n - taken)
+        _check_bits(min(taken * math.log2(max(n, 2)), exact))
     return math.perm(n, k)
 
 
 def _prod(iterable: Iterable[Any], /, *, start: Any = 1) -> Any:
     result = start
     for item in iterable:
-        result = _check_int(_multiply(result, item))
+        result = _multiply(result, item)
+        if type(result) is int:
+            _check_bits(result.bit_length())
     return result
 
 
@@ -168,6 +160,12 @@ def _int(value: Any = 0, *args: Any) -> int:
     return int(value, *args)
 
 
+def _str(*args: Any) -> str:
+    if args and type(args[0]) in _NESTING:  # rendering cost grows with every nested number
+        raise _Refusal(f"str() of a {type(args[0]).__name__} is not allowed")
+    return str(*args)
+
+
 _MATH_NAMES = (
     "ceil floor log log2 log10 sqrt exp pow fsum gcd isqrt trunc fmod remainder modf frexp ldexp "
     "copysign fabs isclose isfinite isinf isnan hypot dist degrees radians erf erfc gamma lgamma "
@@ -179,64 +177,58 @@ DEFAULT_FUNCTIONS: Mapping[str, Any] = MappingProxyType(
         **{name: getattr(math, name) for name in _MATH_NAMES},
         **{"prod": _prod, "comb": _comb, "perm": _perm, "factorial": _factorial},
         **{"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf, "nan": math.nan},
-        **{"abs": abs, "round": _round, "sum": _sum, "range": _range, "len": len},
-        **{"min": min, "max": max, "float": float, "int": _int, "str": str, "bool": bool},
-        **{"list": list, "tuple": tuple, "enumerate": enumerate, "map": map},
-        "getcwd": os.getcwd,
+        **{"abs": abs, "round": _round, "sum": _sum, "range": _range, "len": len, "min": min},
+        **{"max": max, "float": float, "int": _int, "str": _str, "bool": bool, "list": list},
+        **{"tuple": tuple, "enumerate": enumerate, "map": map, "getcwd": os.getcwd},
     }
 )
-"""Functions and constants every expression can use (SPEC_FORMAT §4.2), with resource guards."""
+"""Functions and constants every expression can use (SPEC_FORMAT §4.2).
+
+``pow`` is :func:`math.pow`. Guarded: ``range`` (at most 1,000,000 elements), ``factorial``,
+``comb``, ``perm`` and ``prod`` (integer results of at most 4096 bits), ``sum`` (no sequence
+``start``), ``round`` (``ndigits`` within ±4096), ``int`` (strings of at most 4300 characters)
+and ``str`` (not of a list, tuple, set or dict).
+"""
 
 _DEFAULT_CALLABLES = {id(f): f for f in DEFAULT_FUNCTIONS.values() if callable(f)}
 
-_BINARY: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: _multiply,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: _modulo,
-    ast.Pow: _power,
-    ast.LShift: _lshift,
-    ast.RShift: operator.rshift,
-    ast.BitOr: operator.or_,
-    ast.BitAnd: operator.and_,
-    ast.BitXor: operator.xor,
-}
-_UNARY: dict[type[ast.AST], Callable[[Any], Any]] = {
-    ast.USub: operator.neg,
-    ast.UAdd: operator.pos,
-    ast.Invert: operator.invert,
-    ast.Not: operator.not_,
-}
-_COMPARE: dict[type[ast.AST], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-    ast.In: lambda item, container: item in container,
-    ast.NotIn: lambda item, container: item not in container,
-}
-_STRUCTURE = (
-    *"Expression Constant Name Load Store Tuple List Set Dict BinOp UnaryOp BoolOp And Or Compare"
-    " IfExp Call keyword Attribute Subscript Slice Starred ListComp SetComp DictComp GeneratorExp"
-    " comprehension".split(),
+
+def _table(spec: str, **guards: Callable[..., Any]) -> dict[type[ast.AST], Callable[..., Any]]:
+    pairs = (item.split(":") for item in spec.split())
+    table = {getattr(ast, node): getattr(operator, function) for node, function in pairs}
+    return table | {getattr(ast, node): function for node, function in guards.items()}
+
+
+_BINARY = _table(
+    "Add:add Sub:sub Div:truediv FloorDiv:floordiv RShift:rshift BitOr:or_ BitAnd:and_ BitXor:xor",
+    Mult=_multiply,
+    Mod=_modulo,
+    Pow=_power,
+    LShift=_lshift,
+)
+_UNARY = _table("USub:neg UAdd:pos Invert:invert Not:not_")
+_COMPARE = _table(
+    "Eq:eq NotEq:ne Lt:lt LtE:le Gt:gt GtE:ge Is:is_ IsNot:is_not",
+    In=lambda item, container: item in container,
+    NotIn=lambda item, container: item not in container,
 )
 _ALLOWED_NODES = frozenset(
-    {getattr(ast, name) for name in _STRUCTURE} | set(_BINARY) | set(_UNARY) | set(_COMPARE)
+    {*_BINARY, *_UNARY, *_COMPARE}
+    | {
+        getattr(ast, name)
+        for name in "Expression Constant Name Load Store Tuple List Set Dict BinOp UnaryOp BoolOp"
+        " And Or Compare IfExp Call keyword Attribute Subscript Slice Starred ListComp SetComp"
+        " DictComp GeneratorExp comprehension".split()
+    }
 )
 _REFUSED = {
     ast.Lambda: "lambda expressions",
     ast.NamedExpr: "assignment expressions (:=)",
     ast.JoinedStr: "f-strings",
     ast.FormattedValue: "f-strings",
-    ast.Await: "await",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
+    ast.Await: "await expressions",
+    ast.Yield: "yield expressions",
+    ast.YieldFrom: "yield expressions",
     ast.MatMult: "the '@' operator",
 }
 
@@ -246,7 +238,7 @@ def _shorten(text: str) -> str:
 
 
 def _parse(text: str) -> ast.Expression:
-    """Parse one expression, refusing overlong text and nesting deeper than the limit."""
+    """Parse one expression; refuse overlong text and nesting deeper than the limit."""
     if len(text) > _MAX_TEXT:
         raise ExpressionError(
             f"expression is too long ({len(text):,} characters; limit {_MAX_TEXT:,})"
@@ -255,7 +247,7 @@ def _parse(text: str) -> ast.Expression:
         tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"could not parse {_shorten(text)}: {exc.msg}") from None
-    except (RecursionError, MemoryError, ValueError) as exc:
+    except (RecursionError, MemoryError, ValueError) as exc:  # the parser's own depth limits
         reason = str(exc) or "it is nested too deeply"
         raise ExpressionError(f"could not parse {_shorten(text)}: {reason}") from None
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
@@ -280,14 +272,13 @@ def _validate(tree: ast.AST) -> None:
         name = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", "")
         if name and name.startswith("_"):
             raise _Refusal(f"names starting with '_' are not allowed: {name!r}")
-        if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)) and isinstance(
-            node.ctx, ast.Store
-        ):
+        targets = (ast.Attribute, ast.Subscript, ast.Starred)
+        if isinstance(node, targets) and isinstance(node.ctx, ast.Store):
             raise _Refusal("comprehension targets must be names or tuples of names")
         if isinstance(node, ast.comprehension) and node.is_async:
             raise _Refusal("async comprehensions are not allowed")
-        if isinstance(node, ast.Constant):
-            _check_int(node.value)
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            _check_bits(node.value.bit_length())
 
 
 def _size(value: Any, limit: int) -> int:
@@ -299,15 +290,15 @@ def _size(value: Any, limit: int) -> int:
         if kind not in _SIZED:
             continue
         total += _CONTAINER_COST + len(item)
-        if kind is dict:
-            stack.extend(x for part in (item, item.values()) for x in part if type(x) in _SIZED)
-        elif kind not in (str, bytes, range) and not _SIZED.isdisjoint(map(type, item)):
-            stack.extend(x for x in item if type(x) in _SIZED)
+        if kind in _NESTING:
+            for part in (item, item.values()) if kind is dict else (item,):
+                if not _SIZED.isdisjoint(map(type, part)):
+                    stack.extend(x for x in part if type(x) in _SIZED)
     return total
 
 
 class _Evaluator:
-    """Interprets one parsed expression; counts steps and elements against the budgets."""
+    """Interprets one parsed expression, counting steps and elements against the budgets."""
 
     def __init__(self, scope: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]):
         self.scope = scope
@@ -326,12 +317,13 @@ class _Evaluator:
             ast.UnaryOp: lambda node, local: _UNARY[type(node.op)](self.eval(node.operand, local)),
             ast.BoolOp: self.boolop,
             ast.Compare: self.compare,
-            ast.IfExp: self.ifexp,
+            ast.IfExp: lambda node, local: self.eval(
+                node.body if self.eval(node.test, local) else node.orelse, local
+            ),
             ast.Call: self.call,
             ast.Attribute: self.attribute,
             ast.Subscript: self.subscript,
             ast.Slice: self.slice,
-            ast.Starred: self.starred,
             ast.ListComp: lambda node, local: list(self.generate(node, local)),
             ast.SetComp: lambda node, local: set(self.generate(node, local)),
             ast.GeneratorExp: self.generate,
@@ -344,7 +336,13 @@ class _Evaluator:
             raise _Refusal(f"expression is too expensive (more than {_MAX_STEPS:,} steps)")
 
     def charge(self, value: Any) -> Any:
-        if type(value) in _SIZED:
+        """Check an integer's size, charge big integers and containers; return ``value``."""
+        kind = type(value)
+        if kind is int:
+            bits = value.bit_length()
+            _check_bits(bits)
+            self.steps += bits >> 6  # big-integer arithmetic costs about one step per word
+        elif kind in _SIZED:
             self.elements += _size(value, _MAX_ELEMENTS - self.elements)
             if self.elements > _MAX_ELEMENTS:
                 raise _Refusal(
@@ -356,7 +354,7 @@ class _Evaluator:
     def eval(self, node: ast.AST, local: dict[str, Any]) -> Any:
         self.steps += 1
         if self.steps > _MAX_STEPS:
-            self.step()  # raises
+            self.step(0)  # raises the budget error
         return self.dispatch[type(node)](node, local)
 
     def name(self, node: ast.Name, local: dict[str, Any]) -> Any:
@@ -391,7 +389,7 @@ class _Evaluator:
     def binop(self, node: ast.BinOp, local: dict[str, Any]) -> Any:
         left = self.charge(self.eval(node.left, local))
         right = self.charge(self.eval(node.right, local))
-        return self.charge(_check_int(_BINARY[type(node.op)](left, right)))
+        return self.charge(_BINARY[type(node.op)](left, right))
 
     def boolop(self, node: ast.BoolOp, local: dict[str, Any]) -> Any:
         for value_node in node.values[:-1]:
@@ -411,9 +409,6 @@ class _Evaluator:
             left = right
         return result
 
-    def ifexp(self, node: ast.IfExp, local: dict[str, Any]) -> Any:
-        return self.eval(node.body if self.eval(node.test, local) else node.orelse, local)
-
     def call(self, node: ast.Call, local: dict[str, Any]) -> Any:
         func = self.eval(node.func, local)
         args = self.items(node.args, local)
@@ -429,7 +424,7 @@ class _Evaluator:
     def invoke(
         self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], label: str
     ) -> Any:
-        """Call ``func`` if the policy allows it: an allow-listed function or a spec object."""
+        """Call ``func`` if it is an allow-listed function, a spec object or one's method."""
         self.step(_CALL_COST)
         if not (
             self.allowed.get(id(func)) is func
@@ -442,9 +437,8 @@ class _Evaluator:
             )
         if any(map(callable, args)):
             args = [self.wrap(arg) for arg in args]
-        if kwargs:
-            kwargs = {key: self.wrap(value) for key, value in kwargs.items()}
-        return self.charge(_check_int(func(*args, **kwargs)))
+        kwargs = {key: self.wrap(value) for key, value in kwargs.items()}
+        return self.charge(func(*args, **kwargs))
 
     def wrap(self, value: Any) -> Any:
         """Route callbacks (``map(f, ...)``, ``key=f``) through the call policy and budgets."""
@@ -483,13 +477,10 @@ class _Evaluator:
         parts = (node.lower, node.upper, node.step)
         return slice(*(None if part is None else self.eval(part, local) for part in parts))
 
-    def starred(self, node: ast.Starred, local: dict[str, Any]) -> Any:
-        raise _Refusal("starred expressions are only allowed in calls and displays")
-
     def bind(self, target: ast.expr, value: Any, local: dict[str, Any]) -> None:
         if isinstance(target, ast.Name):
             local[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):  # the only other targets _validate lets by
+        elif isinstance(target, (ast.Tuple, ast.List)):  # the only other targets _validate allows
             count = len(target.elts)
             values = [*map(self.charge, islice(value, count + 1))]
             if len(values) != count:
@@ -498,7 +489,7 @@ class _Evaluator:
                 self.bind(element, item, local)
 
     def scopes(self, generators: list[ast.comprehension], local: dict[str, Any]) -> Iterator[Any]:
-        """Yield the comprehension's own scope once per combination that passes its filters."""
+        """Yield the comprehension's own scope once per combination that passes the filters."""
         inner = dict(local)
 
         def loop(index: int, iterable: Any) -> Iterator[dict[str, Any]]:
@@ -515,7 +506,7 @@ class _Evaluator:
                     else:
                         yield from loop(index + 1, self.eval(generators[index + 1].iter, inner))
 
-        return loop(0, self.eval(generators[0].iter, local))
+        return loop(0, self.eval(generators[0].iter, local))  # the first iterable is eager
 
     def generate(
         self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, local: dict[str, Any]
@@ -532,7 +523,7 @@ class _Evaluator:
 
 def _describe(exc: Exception) -> str:
     if isinstance(exc, KeyError) and exc.args:
-        return f"key {exc.args[0]!r} not found"
+        return f"key {reprlib.repr(exc.args[0])} not found"
     if isinstance(exc, OverflowError):
         return f"numeric overflow ({exc})"
     if isinstance(exc, RecursionError):
@@ -561,7 +552,7 @@ def evaluate_expression(
     Returns
     -------
     Any
-        The value; a lazy iterator result (a generator expression, ``map``) is returned as a list.
+        The value; a lazy iterator (a generator expression, ``map(...)``) is returned as a list.
 
     Raises
     ------
@@ -581,13 +572,13 @@ def evaluate_expression(
         if isinstance(result, Iterator):
             result = [*map(evaluator.charge, islice(result, _MAX_SEQUENCE + 1))]
             if len(result) > _MAX_SEQUENCE:
-                raise _Refusal(f"result has more than {_MAX_SEQUENCE:,} elements")
+                raise _Refusal(f"the result has more than {_MAX_SEQUENCE:,} elements")
         return result
     except _Refusal as exc:
         raise ExpressionError(f"evaluating {_shorten(text)}: {exc.message}") from None
     except AccelForgeError:
         raise
-    except Exception as exc:  # includes MemoryError and RecursionError
+    except Exception as exc:  # also MemoryError and RecursionError
         raise ExpressionError(f"evaluating {_shorten(text)}: {_describe(exc)}") from exc
 
 

@@ -602,7 +602,8 @@ def test_glob_expansion(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
 def test_same_file_loaded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "spec.yaml", "a: 1\n")
     monkeypatch.chdir(tmp_path)
-    names = [path, "spec.yaml", "./*.yaml", str(tmp_path / "." / "spec.yaml")]
+    names: list[str | os.PathLike[str]] = [path, "spec.yaml", "./*.yaml"]
+    names.append(str(tmp_path / "." / "spec.yaml"))
     if hasattr(os, "symlink"):
         os.symlink(path, tmp_path / "link.yaml")
         names.append(tmp_path / "link.yaml")

@@ -19,7 +19,7 @@ from accelforge.frontend._yaml.session import LoadSession
 
 __all__ = ["LoadedFiles", "load_yaml_files", "load_yaml_text"]
 
-EXPECTED_EXTENSIONS = (".yaml", ".yml", ".jinja", ".jinja2")
+_EXTENSIONS = (".yaml", ".yml", ".jinja", ".jinja2")
 
 
 @dataclass
@@ -84,8 +84,8 @@ def load_yaml_files(
     session = LoadSession()
     loaded = LoadedFiles(data=YamlMap())
     for path in expand_files(files):
-        if not path.lower().endswith(EXPECTED_EXTENSIONS):
-            expected = ", ".join(EXPECTED_EXTENSIONS)
+        if not path.lower().endswith(_EXTENSIONS):
+            expected = ", ".join(_EXTENSIONS)
             _warn(f"{path}: unexpected extension (expected {expected}); loaded anyway.", strict)
         data = _top_level_map(session.load_data(path, context), path)
         loaded.files.append(path)

@@ -168,9 +168,9 @@ def position_of(root: Any, loc: Sequence[str | int]) -> SourcePos | None:
     best = getattr(root, "pos", None)
     node = root
     for part in loc:
-        if isinstance(node, YamlMap) and part in node:
+        if isinstance(node, YamlMap) and isinstance(part, str) and part in node:
             here = node.key_pos.get(part)
-            node = node[part]  # type: ignore[index]
+            node = node[part]
         elif (
             isinstance(node, YamlList) and isinstance(part, int) and -len(node) <= part < len(node)
         ):

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
@@ -132,7 +132,7 @@ class _Builder:
             elif isinstance(node, SequenceNode):
                 value = self._sequence(node)
             else:
-                value = self._scalar(node)
+                value = self._scalar(cast(ScalarNode, node))
         finally:
             self._building.discard(key)
         self._built[key] = value
@@ -196,7 +196,7 @@ class _Builder:
             nomerge=nomerge,
         )
 
-    def _scalar(self, node: Node) -> Any:
+    def _scalar(self, node: ScalarNode) -> Any:
         tag, text = node.tag or "", node.value
         if tag in _LOADER_TAGS:
             pos = self.pos(node)
