@@ -18,9 +18,9 @@ from accelforge.frontend.mapper import FFM, Mapper, Metrics
 from accelforge.frontend.spec import Spec
 
 __all__ = [
-    "FFM",
     "AccelForgeError",
     "ExpressionError",
+    "FFM",
     "InvalidMappingError",
     "Mapper",
     "Metrics",

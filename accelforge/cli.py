@@ -58,12 +58,26 @@ def _parser() -> argparse.ArgumentParser:
         f"of shipped examples (arches: {', '.join(examples.arches.names())}; workloads: "
         f"{', '.join(examples.workloads.names())}).",
     )
-    summary.add_argument("arch", nargs="?", default=DEFAULT_ARCH,
-                         help=f"architecture YAML or example name (default {DEFAULT_ARCH})")
-    summary.add_argument("workload", nargs="?", default=DEFAULT_WORKLOAD,
-                         help=f"workload YAML or example name (default {DEFAULT_WORKLOAD})")
-    summary.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                         help="Jinja parameter for the spec files (repeatable)")
+    summary.add_argument(
+        "arch",
+        nargs="?",
+        default=DEFAULT_ARCH,
+        help=f"architecture YAML or example name (default {DEFAULT_ARCH})",
+    )
+    summary.add_argument(
+        "workload",
+        nargs="?",
+        default=DEFAULT_WORKLOAD,
+        help=f"workload YAML or example name (default {DEFAULT_WORKLOAD})",
+    )
+    summary.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Jinja parameter for the spec files (repeatable)",
+    )
     return parser
 
 

@@ -142,7 +142,7 @@ class MissingExtraError(AccelForgeError, ImportError):
 
 
 class SpecWarning(UserWarning):
-    """Suspicious input that still loads (``Spec.from_yaml(..., strict=True)`` makes it an error)."""
+    """Suspicious input that still loads; ``Spec.from_yaml(..., strict=True)`` makes it an error."""
 
 
 @contextlib.contextmanager

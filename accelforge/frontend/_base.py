@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar
 
 import pydantic
 from pydantic import ConfigDict
@@ -12,7 +12,7 @@ from accelforge.errors import SpecError, did_you_mean
 
 __all__ = ["Expr", "SpecModel", "dispatch_tagged", "validation_to_spec_error"]
 
-Expr = Union[bool, int, float, str]
+Expr = bool | int | float | str
 """A value that may be a literal or an expression string (SPEC_FORMAT §4)."""
 
 _M = TypeVar("_M", bound="SpecModel")
@@ -52,7 +52,9 @@ def validation_to_spec_error(
 class SpecModel(pydantic.BaseModel):
     """Base of every spec object: unknown fields are refused, assignments are validated."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+    )
 
     @classmethod
     def from_data(cls: type[_M], data: Any, loc: Sequence[str | int] = ()) -> _M:
@@ -123,4 +125,3 @@ def dispatch_tagged(
             f"tag !{name} is not allowed in {where}.{hint}", loc=loc, allowed=allowed_tags
         )
     return classes[name].from_data(data, loc)
-

@@ -94,31 +94,30 @@ def _modulo(left: Any, right: Any) -> Any:
     return left % right
 
 
-def _log2_factorial(n: int) -> float:
-    try:
-        return math.lgamma(n + 1) / math.log(2)
-    except OverflowError:
-        return math.inf
+def _check_count(n: Any, k: Any, divide_by_k_factorial: bool) -> None:
+    """Refuse ``perm(n, k)`` or ``comb(n, k)`` (``factorial(n)`` is ``perm(n, n)``) if too big."""
+    if isinstance(n, int) and isinstance(k, int) and 0 <= k <= n:
+        k = min(k, n - k) if divide_by_k_factorial else k
+        try:  # log2 of n! / (n - k)! [/ k!]: the exact size, the product bound is safer for small k
+            lf = [math.lgamma(m + 1) / math.log(2) for m in (n, n - k, k)]
+            exact = lf[0] - lf[1] - (lf[2] if divide_by_k_factorial else 0)
+        except OverflowError:
+            exact = math.inf
+        _check_bits(min(k * math.log2(max(n, 2)), exact))
 
 
 def _factorial(n: Any) -> int:
-    if isinstance(n, int) and n > 1:
-        _check_bits(_log2_factorial(n))
+    _check_count(n, n, divide_by_k_factorial=False)
     return math.factorial(n)
 
 
 def _comb(n: Any, k: Any) -> int:
-    if isinstance(n, int) and isinstance(k, int) and 0 <= k <= n:
-        exact = _log2_factorial(n) - _log2_factorial(k) - _log2_factorial(n - k)
-        _check_bits(min(min(k, n - k) * math.log2(max(n, 2)), exact))
+    _check_count(n, k, divide_by_k_factorial=True)
     return math.comb(n, k)
 
 
 def _perm(n: Any, k: Any = None) -> int:
-    taken = n if k is None else k
-    if isinstance(n, int) and isinstance(taken, int) and 0 <= taken <= n:
-        exact = _log2_factorial(n) - _log2_factorial(n - taken)
-        _check_bits(min(taken * math.log2(max(n, 2)), exact))
+    _check_count(n, n if k is None else k, divide_by_k_factorial=False)
     return math.perm(n, k)
 
 
@@ -327,7 +326,7 @@ class _Evaluator:
             ast.ListComp: lambda node, local: list(self.generate(node, local)),
             ast.SetComp: lambda node, local: set(self.generate(node, local)),
             ast.GeneratorExp: self.generate,
-            ast.DictComp: self.dict_comprehension,
+            ast.DictComp: lambda node, local: dict(self.generate(node, local)),
         }
 
     def step(self, cost: int = 1) -> None:
@@ -508,17 +507,17 @@ class _Evaluator:
 
         return loop(0, self.eval(generators[0].iter, local))  # the first iterable is eager
 
-    def generate(
-        self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp, local: dict[str, Any]
-    ) -> Iterator[Any]:
-        return (self.charge(self.eval(node.elt, s)) for s in self.scopes(node.generators, local))
-
-    def dict_comprehension(self, node: ast.DictComp, local: dict[str, Any]) -> dict[Any, Any]:
-        out: dict[Any, Any] = {}
-        for inner in self.scopes(node.generators, local):
-            key = self.charge(self.eval(node.key, inner))
-            out[key] = self.charge(self.eval(node.value, inner))
-        return out
+    def generate(self, node: Any, local: dict[str, Any]) -> Iterator[Any]:
+        """Evaluate a comprehension lazily; a dict comprehension yields (key, value) pairs."""
+        if isinstance(node, ast.DictComp):
+            for inner in self.scopes(node.generators, local):
+                yield (
+                    self.charge(self.eval(node.key, inner)),
+                    self.charge(self.eval(node.value, inner)),
+                )
+        else:
+            for inner in self.scopes(node.generators, local):
+                yield self.charge(self.eval(node.elt, inner))
 
 
 def _describe(exc: Exception) -> str:
@@ -526,8 +525,6 @@ def _describe(exc: Exception) -> str:
         return f"key {reprlib.repr(exc.args[0])} not found"
     if isinstance(exc, OverflowError):
         return f"numeric overflow ({exc})"
-    if isinstance(exc, RecursionError):
-        return "it is nested too deeply"
     return str(exc) or type(exc).__name__
 
 
@@ -619,6 +616,7 @@ def referenced_names(text: str) -> set[str]:
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _INTEGER = re.compile(r"[+-]?\d+")
 _SPECIAL = {"true": True, "false": False, "inf": math.inf, "+inf": math.inf, "-inf": -math.inf}
+_SPECIAL |= dict.fromkeys(("nan", "+nan", "-nan"), math.nan)
 
 
 def parse_literal(text: str) -> tuple[bool, Any]:
@@ -637,14 +635,10 @@ def parse_literal(text: str) -> tuple[bool, Any]:
     key = stripped.lower()
     if key in _SPECIAL:
         return True, _SPECIAL[key]
-    if key in ("nan", "+nan", "-nan"):
-        return True, math.nan
-    if _INTEGER.fullmatch(stripped):
-        try:
-            return True, int(stripped)
-        except ValueError:  # more digits than int() converts
-            return False, None
     if not _NUMBER.fullmatch(stripped):
         return False, None
-    value = float(stripped)
-    return True, int(value) if value.is_integer() else value
+    try:
+        value = int(stripped) if _INTEGER.fullmatch(stripped) else float(stripped)
+    except ValueError:  # more digits than int() converts
+        return False, None
+    return True, int(value) if isinstance(value, float) and value.is_integer() else value

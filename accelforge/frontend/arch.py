@@ -1,4 +1,4 @@
-"""Architecture spec objects: Memory, Compute, Container, their actions and fanouts (SPEC_FORMAT §3).
+"""Architecture spec objects: Memory, Compute, Container, actions and fanouts (SPEC_FORMAT §3).
 
 These classes hold what the user wrote. Expression fields stay unevaluated until the spec is
 evaluated for one Einsum (:mod:`accelforge.frontend.evaluate`).
@@ -62,7 +62,7 @@ class Spatial(SpecModel):
     fanout: Expr
     """Number of instances along this dimension (an integer)."""
     reuse: str | None = None
-    """Tensors all instances share: spatial loops here may not index them (constrains the mapper)."""
+    """Tensors all instances share: spatial loops here may not index them (a mapper constraint)."""
     may_reuse: str | None = None
     """Tensors that may be multicast or reduced across instances (default: ``reuse``, else All)."""
     loop_bounds: list[Comparison] = Field(default_factory=list)

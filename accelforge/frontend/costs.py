@@ -66,8 +66,9 @@ def resolve_costs(
     comp.leak_power = leak * comp.leak_power_scale * scale
     for name, raw in actions.items():
         energy = pick(raw.get("energy"), "energy", estimated and estimated.energy.get(name))
-        throughput = pick(raw.get("throughput"), "throughput",
-                          estimated and estimated.throughput.get(name))
+        throughput = pick(
+            raw.get("throughput"), "throughput", estimated and estimated.throughput.get(name)
+        )
         comp.actions[name] = EvaluatedAction(
             name=name,
             energy=energy * comp.energy_scale * raw.get("energy_scale", 1),
@@ -96,13 +97,15 @@ def _missing(values: Mapping[str, Any], actions: Mapping[str, dict[str, Any]]) -
     return missing
 
 
-def _estimate(comp: EvaluatedComponent, values: Mapping[str, Any],
-              actions: Mapping[str, dict[str, Any]]) -> Any:
+def _estimate(
+    comp: EvaluatedComponent, values: Mapping[str, Any], actions: Mapping[str, dict[str, Any]]
+) -> Any:
     from accelforge.frontend._hwcomponents import estimate_costs
 
     attributes = {**comp.extra_attributes, **values, "name": comp.name}
     if comp.size is not None:
         attributes["size"] = comp.size
     action_attributes = {name: dict(raw) for name, raw in actions.items()}
-    return estimate_costs(comp.name, str(comp.component_class), attributes, list(actions),
-                          action_attributes)
+    return estimate_costs(
+        comp.name, str(comp.component_class), attributes, list(actions), action_attributes
+    )

@@ -37,8 +37,18 @@ __all__ = [
 ]
 
 _SCALAR_FIELDS = (
-    "enabled", "size", "area", "area_scale", "leak_power", "leak_power_scale", "energy_scale",
-    "throughput_scale", "latency_scale", "actions_scale", "n_parallel_instances", "bits_per_action",
+    "enabled",
+    "size",
+    "area",
+    "area_scale",
+    "leak_power",
+    "leak_power_scale",
+    "energy_scale",
+    "throughput_scale",
+    "latency_scale",
+    "actions_scale",
+    "n_parallel_instances",
+    "bits_per_action",
 )
 
 
@@ -160,13 +170,23 @@ class EvaluatedArch:
         return {n.name: n for n in self.nodes if isinstance(n, EvaluatedComponent)}
 
 
-def evaluate_arch(arch: Arch, workload: EvaluatedWorkload, facts: EinsumFacts,
-                  base_scope: Mapping[str, Any], *, require_costs: bool = True) -> EvaluatedArch:
+def evaluate_arch(
+    arch: Arch,
+    workload: EvaluatedWorkload,
+    facts: EinsumFacts,
+    base_scope: Mapping[str, Any],
+    *,
+    require_costs: bool = True,
+) -> EvaluatedArch:
     """Evaluate every node of ``arch`` for the Einsum described by ``facts``."""
     scope: dict[str, Any] = {**workload.variables, **base_scope, **facts.symbols}
     scope.update(evaluate_variables(arch.variables, dict(scope), "arch.variables"))
-    shared_extra = evaluate_raw(arch.extra_attributes_for_all_component_models, scope,
-                                "arch.extra_attributes_for_all_component_models", free_form=True)
+    shared_extra = evaluate_raw(
+        arch.extra_attributes_for_all_component_models,
+        scope,
+        "arch.extra_attributes_for_all_component_models",
+        free_form=True,
+    )
     scope.update(shared_extra)
     memory_names = [n.name for n in arch.nodes if isinstance(n, Memory)]
     for node in arch.nodes:
@@ -175,8 +195,9 @@ def evaluate_arch(arch: Arch, workload: EvaluatedWorkload, facts: EinsumFacts,
     nodes: list[EvaluatedComponent | EvaluatedContainer] = []
     fanout = 1
     for index, node in enumerate(arch.nodes):
-        ctx = _Context(scope, facts, memory_names, ("arch", "nodes", index), node.name,
-                       require_costs)
+        ctx = _Context(
+            scope, facts, memory_names, ("arch", "nodes", index), node.name, require_costs
+        )
         try:
             spatial = [_spatial(s, ctx, i) for i, s in enumerate(node.spatial)]
             fanout *= math.prod(s.fanout for s in spatial)
@@ -202,11 +223,13 @@ class _Context:
 
     def where(self, *parts: Any) -> str:
         return ".".join(["arch", "nodes", self.name, *map(str, parts)]) + (
-            f" (Einsum {self.facts.name})")
+            f" (Einsum {self.facts.name})"
+        )
 
     def tensors(self, raw: Any, *parts: Any, default: Any = None) -> Any:
-        return evaluate_set(raw, self.scope, self.where(*parts), default=default,
-                            deferred_names=self.memory_names)
+        return evaluate_set(
+            raw, self.scope, self.where(*parts), default=default, deferred_names=self.memory_names
+        )
 
     def ranks(self, raw: Any, *parts: Any) -> RankVariableSet:
         return evaluate_set(raw, self.scope, self.where(*parts), kind=RankVariableSet)
@@ -214,8 +237,11 @@ class _Context:
 
 def _comparisons(items: list, ctx: _Context, *parts: Any) -> list[tuple[RankVariableSet, str, int]]:
     return [
-        (ctx.ranks(c.expression, *parts, i, "expression"), c.operator,
-         evaluate_number(c.value, ctx.scope, ctx.where(*parts, i, "value"), integer=True))
+        (
+            ctx.ranks(c.expression, *parts, i, "expression"),
+            c.operator,
+            evaluate_number(c.value, ctx.scope, ctx.where(*parts, i, "value"), integer=True),
+        )
         for i, c in enumerate(items)
     ]
 
@@ -227,15 +253,19 @@ def _spatial(spatial: Spatial, ctx: _Context, index: int) -> EvaluatedSpatial:
     may_default = reuse if spatial.reuse is not None else ctx.facts.symbols["All"]
     return EvaluatedSpatial(
         name=spatial.name,
-        fanout=evaluate_number(spatial.fanout, ctx.scope, ctx.where(*parts, "fanout"), integer=True),
+        fanout=evaluate_number(
+            spatial.fanout, ctx.scope, ctx.where(*parts, "fanout"), integer=True
+        ),
         reuse=reuse,
         may_reuse=ctx.tensors(spatial.may_reuse, *parts, "may_reuse", default=may_default),
         loop_bounds=_comparisons(spatial.loop_bounds, ctx, *parts, "loop_bounds"),
         min_usage=evaluate_number(spatial.min_usage, ctx.scope, ctx.where(*parts, "min_usage")),
-        usage_scale=evaluate_number(spatial.usage_scale, ctx.scope,
-                                    ctx.where(*parts, "usage_scale")),
-        power_gateable=evaluate_number(spatial.power_gateable, ctx.scope,
-                                       ctx.where(*parts, "power_gateable"), boolean=True),
+        usage_scale=evaluate_number(
+            spatial.usage_scale, ctx.scope, ctx.where(*parts, "usage_scale")
+        ),
+        power_gateable=evaluate_number(
+            spatial.power_gateable, ctx.scope, ctx.where(*parts, "power_gateable"), boolean=True
+        ),
     )
 
 
@@ -257,16 +287,32 @@ def _deprecated_latency(values: dict[str, Any], owner: str, given_throughput_sca
     if latency_scale is None:
         return
     if given_throughput_scale:
-        raise SpecError(f"{owner}: give throughput_scale or the deprecated latency_scale, not both.")
-    warnings.warn(SpecWarning(f"{owner}: latency_scale is deprecated; converted to "
-                              "throughput_scale = 1 / latency_scale."), stacklevel=4)
+        raise SpecError(
+            f"{owner}: give throughput_scale or the deprecated latency_scale, not both."
+        )
+    warnings.warn(
+        SpecWarning(
+            f"{owner}: latency_scale is deprecated; converted to "
+            "throughput_scale = 1 / latency_scale."
+        ),
+        stacklevel=4,
+    )
     values["throughput_scale"] = math.inf if latency_scale == 0 else 1 / latency_scale
 
 
-def _component(node: Memory | Compute, ctx: _Context, shared_extra: Mapping[str, Any],
-               spatial: list[EvaluatedSpatial], fanout: int) -> EvaluatedComponent:
-    own_extra = evaluate_raw(node.extra_attributes_for_component_model, ctx.scope,
-                             ctx.where("extra_attributes_for_component_model"), free_form=True)
+def _component(
+    node: Memory | Compute,
+    ctx: _Context,
+    shared_extra: Mapping[str, Any],
+    spatial: list[EvaluatedSpatial],
+    fanout: int,
+) -> EvaluatedComponent:
+    own_extra = evaluate_raw(
+        node.extra_attributes_for_component_model,
+        ctx.scope,
+        ctx.where("extra_attributes_for_component_model"),
+        free_form=True,
+    )
     extra = {**shared_extra, **own_extra}
     ctx.scope.update(own_extra)
     ctx.scope["extra_attributes_for_component_model"] = NodeView(extra)
@@ -299,10 +345,12 @@ def _component(node: Memory | Compute, ctx: _Context, shared_extra: Mapping[str,
         if not out.size >= 0:
             raise SpecError(f"{ctx.where('size')} must be >= 0 bits; got {out.size!r}.")
         out.bits_per_action = values.get("bits_per_action")
-        out.bits_per_value = evaluate_keyed_map(node.bits_per_value, ctx.scope, all_tensors,
-                                                ctx.where("bits_per_value"), _number)
-        out.values_per_action = evaluate_keyed_map(node.values_per_action, ctx.scope, all_tensors,
-                                                   ctx.where("values_per_action"), _number)
+        out.bits_per_value = evaluate_keyed_map(
+            node.bits_per_value, ctx.scope, all_tensors, ctx.where("bits_per_value"), _number
+        )
+        out.values_per_action = evaluate_keyed_map(
+            node.values_per_action, ctx.scope, all_tensors, ctx.where("values_per_action"), _number
+        )
         out.tensors = _tensors(node, ctx)
     raw_actions = {a.name: _action_values(a, ctx, out, is_memory) for a in node.actions}
     resolve_costs(out, values, raw_actions, require=ctx.require_costs)
@@ -313,13 +361,21 @@ def _number(raw: Any, scope: Mapping[str, Any], where: str) -> Any:
     return evaluate_number(raw, scope, where)
 
 
-def _action_values(action: Any, ctx: _Context, comp: EvaluatedComponent,
-                   is_memory: bool) -> dict[str, Any]:
+def _action_values(
+    action: Any, ctx: _Context, comp: EvaluatedComponent, is_memory: bool
+) -> dict[str, Any]:
     parts = ("actions", action.name)
     fields = {
         k: getattr(action, k)
-        for k in ("energy", "energy_scale", "throughput", "throughput_scale", "latency",
-                  "latency_scale", "bits_per_action")
+        for k in (
+            "energy",
+            "energy_scale",
+            "throughput",
+            "throughput_scale",
+            "latency",
+            "latency_scale",
+            "bits_per_action",
+        )
         if getattr(action, k, None) is not None
     }
 
@@ -332,16 +388,22 @@ def _action_values(action: Any, ctx: _Context, comp: EvaluatedComponent,
     if latency is not None:
         if "throughput" in values:
             raise SpecError(f"{owner}: give throughput or the deprecated latency, not both.")
-        warnings.warn(SpecWarning(f"{owner}: latency is deprecated; converted to "
-                                  "throughput = 1 / latency."), stacklevel=3)
+        warnings.warn(
+            SpecWarning(f"{owner}: latency is deprecated; converted to throughput = 1 / latency."),
+            stacklevel=3,
+        )
         values["throughput"] = math.inf if latency == 0 else 1 / latency
     _deprecated_latency(values, owner, "throughput_scale" in action.model_fields_set)
     if is_memory:
         default_bits = comp.bits_per_action if comp.bits_per_action is not None else 1
         values.setdefault("bits_per_action", default_bits)
         values["values_per_action"] = evaluate_keyed_map(
-            action.values_per_action, ctx.scope, ctx.facts.symbols["All"],
-            ctx.where(*parts, "values_per_action"), _number)
+            action.values_per_action,
+            ctx.scope,
+            ctx.facts.symbols["All"],
+            ctx.where(*parts, "values_per_action"),
+            _number,
+        )
     return values
 
 
@@ -362,10 +424,12 @@ def _tensors(node: Memory, ctx: _Context) -> EvaluatedTensors:
         may_keep=may_keep,
         back=back,
         tile_shape=_comparisons(spec.tile_shape, ctx, "tensors", "tile_shape"),
-        no_refetch_from_above=ctx.tensors(spec.no_refetch_from_above, "tensors",
-                                          "no_refetch_from_above", default=nothing),
-        no_resend_to_below=ctx.tensors(spec.no_resend_to_below, "tensors", "no_resend_to_below",
-                                       default=nothing),
+        no_refetch_from_above=ctx.tensors(
+            spec.no_refetch_from_above, "tensors", "no_refetch_from_above", default=nothing
+        ),
+        no_resend_to_below=ctx.tensors(
+            spec.no_resend_to_below, "tensors", "no_resend_to_below", default=nothing
+        ),
         tensor_order_options=[
             [ctx.tensors(item, "tensors", "tensor_order_options", i, j) for j, item in enumerate(o)]
             for i, o in enumerate(spec.tensor_order_options)

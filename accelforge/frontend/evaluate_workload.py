@@ -136,8 +136,9 @@ def _base_symbols(spec: Spec, result: EvaluatedWorkload, einsum: Einsum) -> dict
         return einsum.access(tensor).rank_variables
 
     def tset(members: Any) -> TensorSet:
-        return TensorSet(members, names, ranks_of, lambda t: _bits_lookup(result, einsum, t),
-                         rank_vars)
+        return TensorSet(
+            members, names, ranks_of, lambda t: _bits_lookup(result, einsum, t), rank_vars
+        )
 
     symbols: dict[str, Any] = {}
     for tensor in graph.tensors:
@@ -145,16 +146,18 @@ def _base_symbols(spec: Spec, result: EvaluatedWorkload, einsum: Einsum) -> dict
     for var in result.graph.rank_variable_bounds:
         symbols[var] = RankVariableSet([var] if var in rank_vars else [], rank_vars)
     flagged = [a.name for a in einsum.tensor_accesses if a.persistent]
-    symbols.update({
-        "All": tset(names),
-        "Tensors": tset(names),
-        "Inputs": tset(a.name for a in einsum.inputs),
-        "Outputs": tset(a.name for a in einsum.outputs),
-        "Intermediates": tset(t for t in names if graph.role(t) == "intermediate"),
-        "Shared": tset(t for t in names if len(graph.users(t)) > 1),
-        "Persistent": tset(flagged),
-        "Nothing": tset([]),
-    })
+    symbols.update(
+        {
+            "All": tset(names),
+            "Tensors": tset(names),
+            "Inputs": tset(a.name for a in einsum.inputs),
+            "Outputs": tset(a.name for a in einsum.outputs),
+            "Intermediates": tset(t for t in names if graph.role(t) == "intermediate"),
+            "Shared": tset(t for t in names if len(graph.users(t)) > 1),
+            "Persistent": tset(flagged),
+            "Nothing": tset([]),
+        }
+    )
     return symbols
 
 
@@ -168,14 +171,22 @@ def _bits_lookup(result: EvaluatedWorkload, einsum: Einsum, tensor: str) -> Any:
 def _einsum_facts(spec: Spec, result: EvaluatedWorkload, einsum: Einsum, index: int) -> EinsumFacts:
     loc = ("workload", "einsums", index)
     symbols = _base_symbols(spec, result, einsum)
-    scope = {**result.variables, "spec": spec, "workload": spec.workload,
-             "variables": result.variables, **symbols}
+    scope = {
+        **result.variables,
+        "spec": spec,
+        "workload": spec.workload,
+        "variables": result.variables,
+        **symbols,
+    }
     renames = _resolve_renames(spec, einsum, scope, loc)
     bits = _bits_per_value(spec, einsum, scope, loc)
     persistent = {a.name: a.persistent for a in einsum.tensor_accesses}
     if spec.workload.persistent_tensors:
-        chosen = evaluate_set(spec.workload.persistent_tensors, {**scope, **renames},
-                              f"workload.persistent_tensors (Einsum {einsum.name})")
+        chosen = evaluate_set(
+            spec.workload.persistent_tensors,
+            {**scope, **renames},
+            f"workload.persistent_tensors (Einsum {einsum.name})",
+        )
         for tensor in chosen:
             persistent[tensor] = True
     symbols["Persistent"] = symbols["All"]._new(t for t, p in persistent.items() if p)
@@ -191,22 +202,29 @@ def _einsum_facts(spec: Spec, result: EvaluatedWorkload, einsum: Einsum, index: 
     )
 
 
-def _resolve_renames(spec: Spec, einsum: Einsum, scope: dict[str, Any],
-                     loc: tuple) -> dict[str, Any]:
+def _resolve_renames(
+    spec: Spec, einsum: Einsum, scope: dict[str, Any], loc: tuple
+) -> dict[str, Any]:
     """Per-Einsum renames, then the top-level entry for this Einsum, then the defaults."""
     steps: list[tuple[dict[str, Any], tuple]] = [
         (r, (*loc, "renames", i)) for i, r in enumerate(einsum.renames)
     ]
     named = spec.renames.entry(einsum.name)
     if named is not None:
-        steps += [(r, ("renames", "einsums", einsum.name, "tensor_accesses", i))
-                  for i, r in enumerate(named.tensor_accesses + named.rank_variables)]
+        steps += [
+            (r, ("renames", "einsums", einsum.name, "tensor_accesses", i))
+            for i, r in enumerate(named.tensor_accesses + named.rank_variables)
+        ]
     default = spec.renames.entry("default")
     if default is not None:
-        steps += [(r, ("renames", "einsums", "default", "tensor_accesses", i))
-                  for i, r in enumerate(default.tensor_accesses)]
-        steps += [(r, ("renames", "einsums", "default", "rank_variables", i))
-                  for i, r in enumerate(default.rank_variables)]
+        steps += [
+            (r, ("renames", "einsums", "default", "tensor_accesses", i))
+            for i, r in enumerate(default.tensor_accesses)
+        ]
+        steps += [
+            (r, ("renames", "einsums", "default", "rank_variables", i))
+            for i, r in enumerate(default.rank_variables)
+        ]
     bound: dict[str, Any] = {}
     for rename, where in steps:
         name = rename["name"]
@@ -231,19 +249,27 @@ def _resolve_renames(spec: Spec, einsum: Einsum, scope: dict[str, Any],
     return bound
 
 
-def _bits_per_value(spec: Spec, einsum: Einsum, scope: dict[str, Any],
-                    loc: tuple) -> dict[str, float]:
+def _bits_per_value(
+    spec: Spec, einsum: Einsum, scope: dict[str, Any], loc: tuple
+) -> dict[str, float]:
     def number(raw: Any, inner: Mapping[str, Any], where: str) -> Any:
         return evaluate_number(raw, inner, where)
 
-    mapped = evaluate_keyed_map(spec.workload.bits_per_value, scope, scope["All"],
-                                f"workload.bits_per_value (Einsum {einsum.name})", number)
+    mapped = evaluate_keyed_map(
+        spec.workload.bits_per_value,
+        scope,
+        scope["All"],
+        f"workload.bits_per_value (Einsum {einsum.name})",
+        number,
+    )
     bits: dict[str, float] = {}
     for i, access in enumerate(einsum.tensor_accesses):
         if access.bits_per_value is not None:
             bits[access.name] = evaluate_number(
-                access.bits_per_value, scope,
-                f"workload.einsums.{einsum.name}.tensor_accesses.{access.name}.bits_per_value")
+                access.bits_per_value,
+                scope,
+                f"workload.einsums.{einsum.name}.tensor_accesses.{access.name}.bits_per_value",
+            )
         elif access.name in mapped:
             bits[access.name] = mapped[access.name]
         else:
@@ -288,11 +314,18 @@ def _warn_unused_renames(spec: Spec) -> None:
         if entry.name == "default":
             continue
         if entry.name not in names:
-            warnings.warn(SpecWarning(
-                f"renames.einsums entry '{entry.name}' names no Einsum of the workload."),
-                stacklevel=3)
+            warnings.warn(
+                SpecWarning(
+                    f"renames.einsums entry '{entry.name}' names no Einsum of the workload."
+                ),
+                stacklevel=3,
+            )
         else:
-            warnings.warn(SpecWarning(
-                f"renames.einsums entry '{entry.name}' is applied here; note that AccelForge "
-                "1.0.467 ignores top-level renames for named Einsums, so results would differ "
-                "there."), stacklevel=3)
+            warnings.warn(
+                SpecWarning(
+                    f"renames.einsums entry '{entry.name}' is applied here; note that AccelForge "
+                    "1.0.467 ignores top-level renames for named Einsums, so results would differ "
+                    "there."
+                ),
+                stacklevel=3,
+            )

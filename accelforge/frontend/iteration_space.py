@@ -62,8 +62,9 @@ def parse_affine(text: str, constants: Mapping[str, int] | None = None) -> Affin
     return Affine(tuple(sorted(coefs.items())), const)
 
 
-def _collect(node: ast.AST, scale: int, coefs: dict[str, int], constants: Mapping[str, int],
-             text: str) -> int:
+def _collect(
+    node: ast.AST, scale: int, coefs: dict[str, int], constants: Mapping[str, int], text: str
+) -> int:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return int(scale * node.value)
     if isinstance(node, ast.Name):
@@ -84,8 +85,10 @@ def _collect(node: ast.AST, scale: int, coefs: dict[str, int], constants: Mappin
             value = _collect(factor, 1, probe, constants, text)
             if not probe:
                 return _collect(other, scale * value, coefs, constants, text)
-    raise SpecError(f"{text!r} is not an affine expression of rank variables (only + - and "
-                    "multiplication by constants are supported).")
+    raise SpecError(
+        f"{text!r} is not an affine expression of rank variables (only + - and "
+        "multiplication by constants are supported)."
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +112,7 @@ def parse_constraint(text: str, constants: Mapping[str, int] | None = None) -> l
         if not isinstance(part, ast.Compare):
             raise SpecError(f"{text!r} is not a constraint like '0 <= m < 128'.")
         operands = [part.left, *part.comparators]
-        for op, left, right in zip(part.ops, operands, operands[1:]):
+        for op, left, right in zip(part.ops, operands, operands[1:], strict=False):
             diff = _difference(left, right, constants or {}, text)
             out.extend(_as_bounds(op, diff, text))
     return out
@@ -153,15 +156,18 @@ class IterationSpace:
                 for var, coef in con.expr.coefs:
                     if not coef:
                         continue
-                    rest = Affine(tuple((v, c) for v, c in con.expr.coefs if v != var),
-                                  con.expr.const)
+                    rest = Affine(
+                        tuple((v, c) for v, c in con.expr.coefs if v != var), con.expr.const
+                    )
                     rlo, rhi = rest.interval(bounds)
                     lo_t, hi_t = (con.lower - rhi) / coef, (con.upper - rlo) / coef
                     if coef < 0:
                         lo_t, hi_t = hi_t, lo_t
                     old = bounds[var]
-                    new = (max(old[0], math.ceil(lo_t) if math.isfinite(lo_t) else lo_t),
-                           min(old[1], math.floor(hi_t) if math.isfinite(hi_t) else hi_t))
+                    new = (
+                        max(old[0], math.ceil(lo_t) if math.isfinite(lo_t) else lo_t),
+                        min(old[1], math.floor(hi_t) if math.isfinite(hi_t) else hi_t),
+                    )
                     if new != old:
                         bounds[var] = new
                         changed = True
@@ -171,8 +177,11 @@ class IterationSpace:
 
     def unbounded(self) -> list[str]:
         """Variables with no finite lower or upper bound."""
-        return [v for v, (lo, hi) in self.bounds.items()
-                if not (math.isfinite(lo) and math.isfinite(hi))]
+        return [
+            v
+            for v, (lo, hi) in self.bounds.items()
+            if not (math.isfinite(lo) and math.isfinite(hi))
+        ]
 
     def extent(self, var: str) -> int:
         """Bounding-box extent (max - min + 1) of ``var``; 0 for an empty range."""
@@ -207,14 +216,17 @@ class IterationSpace:
     def _count_group(self, group: list[str]) -> int:
         extents = [self.extent(v) for v in group]
         box = math.prod(extents)
-        relevant = [c for c in self.constraints if len(c.expr.variables) > 1
-                    and c.expr.variables <= set(group)]
+        relevant = [
+            c
+            for c in self.constraints
+            if len(c.expr.variables) > 1 and c.expr.variables <= set(group)
+        ]
         if not relevant or box == 0:
             return box
         if box > _ENUMERATION_LIMIT:
             return box
         axes = [np.arange(self.bounds[v][0], self.bounds[v][1] + 1, dtype=np.int64) for v in group]
-        grids = dict(zip(group, np.meshgrid(*axes, indexing="ij", sparse=True)))
+        grids = dict(zip(group, np.meshgrid(*axes, indexing="ij", sparse=True), strict=True))
         ok = np.ones(extents, dtype=bool)
         for con in relevant:
             values = con.expr.values(grids)

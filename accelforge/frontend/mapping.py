@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 from pydantic import Field, field_validator
 
@@ -83,8 +83,9 @@ class Nested(_Node):
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
         """Build the tagged children."""
         data["nodes"] = [
-            dispatch_tagged(item, NODE_CLASSES, where="mapping nodes", loc=(*loc, "nodes", i),
-                            later=LATER_TAGS)
+            dispatch_tagged(
+                item, NODE_CLASSES, where="mapping nodes", loc=(*loc, "nodes", i), later=LATER_TAGS
+            )
             for i, item in enumerate(data.get("nodes") or [])
         ]
         for i, node in enumerate(data["nodes"][:-1]):
@@ -111,8 +112,9 @@ class Sequential(Nested):
                     loc=(*loc, "nodes", i),
                 )
         data["nodes"] = [
-            dispatch_tagged(item, NODE_CLASSES, where="mapping nodes", loc=(*loc, "nodes", i),
-                            later=LATER_TAGS)
+            dispatch_tagged(
+                item, NODE_CLASSES, where="mapping nodes", loc=(*loc, "nodes", i), later=LATER_TAGS
+            )
             for i, item in enumerate(data.get("nodes") or [])
         ]
         return data
@@ -137,15 +139,20 @@ class Mapping(Nested):
         kept = []
         for item in data.get("nodes") or []:
             if getattr(item, "tag", None) == "Reservation":
-                warnings.warn(SpecWarning("!Reservation nodes are written by the model; the "
-                                          "ones in the mapping are discarded."), stacklevel=2)
+                warnings.warn(
+                    SpecWarning(
+                        "!Reservation nodes are written by the model; the "
+                        "ones in the mapping are discarded."
+                    ),
+                    stacklevel=2,
+                )
                 continue
             kept.append(item)
         data["nodes"] = kept
         return super().prepare(data, loc)
 
 
-MappingNode = Union[Storage, Temporal, Spatial, Compute, Nested, Sequential, Pipeline, Split]
+MappingNode = Storage | Temporal | Spatial | Compute | Nested | Sequential | Pipeline | Split
 NODE_CLASSES: dict[str, type[SpecModel]] = {
     "Storage": Storage,
     "Temporal": Temporal,

@@ -73,8 +73,14 @@ class Spec(SpecModel):
                 loc=(unknown[0],),
                 allowed=", ".join(SPEC_KEYS),
             )
-        builders = {"arch": Arch, "workload": Workload, "renames": Renames, "mapping": MappingTree,
-                    "config": Config, "model": ModelSettings}
+        builders = {
+            "arch": Arch,
+            "workload": Workload,
+            "renames": Renames,
+            "mapping": MappingTree,
+            "config": Config,
+            "model": ModelSettings,
+        }
         for key, model in builders.items():
             if data.get(key) is not None:
                 data[key] = model.from_data(data[key], (key,))
@@ -85,8 +91,9 @@ class Spec(SpecModel):
         if data.get("variables") is None:
             data.pop("variables", None)
         config = data.get("config")
-        if isinstance(config, Config) and any(isinstance(f, (str, os.PathLike))
-                                              for f in config.expression_custom_functions):
+        if isinstance(config, Config) and any(
+            isinstance(f, (str, os.PathLike)) for f in config.expression_custom_functions
+        ):
             raise SpecError(
                 "config.expression_custom_functions lists Python files; loading them would run "
                 "their code, so it is refused. Pass allow_custom_functions=True to "
@@ -162,14 +169,22 @@ class Spec(SpecModel):
         """Evaluate the architecture for ``einsum`` (the first Einsum when ``None``)."""
         workload = workload or self.evaluate_workload()
         if not self.workload.einsums:
-            raise SpecError("the workload has no Einsums; the architecture is evaluated per Einsum.",
-                            loc=("workload", "einsums"))
+            raise SpecError(
+                "the workload has no Einsums; the architecture is evaluated per Einsum.",
+                loc=("workload", "einsums"),
+            )
         if not self.arch.computes:
-            raise SpecError("the architecture has no !Compute node; add one at the end of "
-                            "arch.nodes.", loc=("arch", "nodes"))
+            raise SpecError(
+                "the architecture has no !Compute node; add one at the end of arch.nodes.",
+                loc=("arch", "nodes"),
+            )
         facts = workload.einsum(einsum)
-        base = {"spec": self, "workload": self.workload, "renames": self.renames,
-                "variables": workload.variables}
+        base = {
+            "spec": self,
+            "workload": self.workload,
+            "renames": self.renames,
+            "variables": workload.variables,
+        }
         return evaluate_arch(self.arch, workload, facts, base, require_costs=require_costs)
 
     def summary(self) -> str:
@@ -183,16 +198,22 @@ class Spec(SpecModel):
         lines.append("Tensors:")
         for name, tensor in workload.tensors.items():
             shape = "x".join(str(s) for s in tensor.shape.values()) or "scalar"
-            lines.append(f"  {name}: {tensor.role}, {shape}, {tensor.bits_per_value:g} bits/value, "
-                         f"{tensor.size_bits:,.0f} bits")
+            lines.append(
+                f"  {name}: {tensor.role}, {shape}, {tensor.bits_per_value:g} bits/value, "
+                f"{tensor.size_bits:,.0f} bits"
+            )
         lines.append("Architecture (outermost first):")
         arch = self.evaluate()
         for node in arch.nodes:
             fanout = " x ".join(f"{s.name}={s.fanout}" for s in node.spatial)
             size = ""
             if getattr(node, "size", None) is not None:
-                size = f", size {node.size:,.0f} bits" if node.size != float("inf") else ", size inf"
-            lines.append(f"  {node.kind} {node.name}{size}" + (f", fanout {fanout}" if fanout else ""))
+                size = (
+                    f", size {node.size:,.0f} bits" if node.size != float("inf") else ", size inf"
+                )
+            lines.append(
+                f"  {node.kind} {node.name}{size}" + (f", fanout {fanout}" if fanout else "")
+            )
         return "\n".join(lines)
 
     @property

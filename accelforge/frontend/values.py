@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from accelforge.errors import ExpressionError, SpecError, did_you_mean
+from accelforge.errors import ExpressionError, SpecError
 from accelforge.frontend._expressions import (
-    DEFAULT_FUNCTIONS,
     evaluate_expression,
     parse_literal,
     referenced_names,
@@ -55,11 +54,13 @@ def evaluate_raw(
             return scope[raw]
         return _evaluate(raw, scope, where, free_form=free_form)
     if isinstance(raw, Mapping):
-        return {k: evaluate_raw(v, scope, f"{where}.{k}", free_form=free_form)
-                for k, v in raw.items()}
+        return {
+            k: evaluate_raw(v, scope, f"{where}.{k}", free_form=free_form) for k, v in raw.items()
+        }
     if isinstance(raw, list):
-        return [evaluate_raw(v, scope, f"{where}[{i}]", free_form=free_form)
-                for i, v in enumerate(raw)]
+        return [
+            evaluate_raw(v, scope, f"{where}[{i}]", free_form=free_form) for i, v in enumerate(raw)
+        ]
     return raw
 
 
@@ -89,7 +90,9 @@ def evaluate_number(
             return bool(value)
         if isinstance(value, (bool, int, float)):
             return bool(value)
-        raise SpecError(f"{where} evaluated to {value!r} ({type(value).__name__}); expected a bool.")
+        raise SpecError(
+            f"{where} evaluated to {value!r} ({type(value).__name__}); expected a bool."
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SpecError(
             f"{where} evaluated to {value!r} ({type(value).__name__}); expected int or float."
@@ -185,8 +188,11 @@ def evaluate_in_order(
     broken alphabetically. A cycle is an error naming it (``a → b → a``).
     """
     deps = {
-        name: ({w for w in _WORD.findall(value) if w in raw and w != name}
-               if isinstance(value, str) else set())
+        name: (
+            {w for w in _WORD.findall(value) if w in raw and w != name}
+            if isinstance(value, str)
+            else set()
+        )
         for name, value in raw.items()
     }
     done: dict[str, Any] = {}
@@ -196,7 +202,7 @@ def evaluate_in_order(
         if state.get(name) == 2:
             return
         if state.get(name) == 1:
-            cycle = trail[trail.index(name):] + [name]
+            cycle = trail[trail.index(name) :] + [name]
             raise SpecError(f"circular dependency in {where}: " + " → ".join(cycle) + ".")
         state[name] = 1
         for dep in sorted(deps[name]):

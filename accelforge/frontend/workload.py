@@ -237,8 +237,10 @@ class Einsum(SpecModel):
         for access in self.tensor_accesses:
             if access.name == tensor:
                 return access
-        raise SpecError(f"Einsum '{self.name}' does not access tensor '{tensor}'.",
-                        allowed=", ".join(self.tensor_names))
+        raise SpecError(
+            f"Einsum '{self.name}' does not access tensor '{tensor}'.",
+            allowed=", ".join(self.tensor_names),
+        )
 
 
 def normalise_renames(value: Any, loc: Sequence[str | int]) -> list[dict[str, Any]]:
@@ -246,7 +248,9 @@ def normalise_renames(value: Any, loc: Sequence[str | int]) -> list[dict[str, An
     if value is None:
         return []
     if isinstance(value, Mapping):
-        return [{"name": str(k), "source": str(v), "expected_count": None} for k, v in value.items()]
+        return [
+            {"name": str(k), "source": str(v), "expected_count": None} for k, v in value.items()
+        ]
     if isinstance(value, (list, tuple)):
         out = []
         for i, entry in enumerate(value):
@@ -255,7 +259,7 @@ def normalise_renames(value: Any, loc: Sequence[str | int]) -> list[dict[str, An
             entry = dict(entry)
             if set(entry) - {"name", "source", "expected_count"}:
                 if len(entry) == 1:
-                    (k, v), = entry.items()
+                    ((k, v),) = entry.items()
                     entry = {"name": k, "source": v}
                 else:
                     bad = sorted(set(entry) - {"name", "source", "expected_count"})
@@ -266,8 +270,13 @@ def normalise_renames(value: Any, loc: Sequence[str | int]) -> list[dict[str, An
                     )
             if "name" not in entry or "source" not in entry:
                 raise SpecError("a rename needs 'name' and 'source'.", loc=(*loc, i))
-            out.append({"name": str(entry["name"]), "source": str(entry["source"]),
-                        "expected_count": entry.get("expected_count")})
+            out.append(
+                {
+                    "name": str(entry["name"]),
+                    "source": str(entry["source"]),
+                    "expected_count": entry.get("expected_count"),
+                }
+            )
         return out
     raise SpecError("renames must be a mapping or a list.", loc=loc, value=value)
 

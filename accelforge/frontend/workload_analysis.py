@@ -12,7 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from accelforge.errors import SpecError
-from accelforge.frontend.iteration_space import Constraint, IterationSpace, parse_affine, parse_constraint
+from accelforge.frontend.iteration_space import (
+    Constraint,
+    IterationSpace,
+    parse_affine,
+    parse_constraint,
+)
 from accelforge.frontend.workload import Einsum, Workload
 
 __all__ = ["EinsumSpace", "WorkloadGraph", "analyze_workload"]
@@ -97,8 +102,9 @@ def _collect_graph(workload: Workload, graph: WorkloadGraph) -> None:
             ranks = access.ranks
             if access.name in graph.ranks and graph.ranks[access.name] != ranks:
                 raise SpecError(
-                    f"tensor {access.name} has inconsistent ranks: {list(graph.ranks[access.name])} "
-                    f"in Einsum {first_seen[access.name]} and {list(ranks)} in Einsum {einsum.name}.",
+                    f"tensor {access.name} has inconsistent ranks: "
+                    f"{list(graph.ranks[access.name])} in Einsum {first_seen[access.name]} and "
+                    f"{list(ranks)} in Einsum {einsum.name}.",
                     loc=("workload", "einsums", i, "tensor_accesses"),
                 )
             graph.ranks.setdefault(access.name, ranks)
@@ -136,9 +142,10 @@ def _check_cycles(workload: Workload, graph: WorkloadGraph) -> None:
                 stack.append((node, child + 1))
                 nxt = successors[node][child]
                 if state.get(nxt) == 1:
-                    cycle = path[path.index(nxt):] + [nxt]
+                    cycle = path[path.index(nxt) :] + [nxt]
                     raise SpecError(
-                        "the workload has a cycle: " + " → ".join(cycle)
+                        "the workload has a cycle: "
+                        + " → ".join(cycle)
                         + "; each Einsum may only read tensors produced before it.",
                         loc=("workload", "einsums"),
                     )
@@ -162,8 +169,13 @@ def _check_order(workload: Workload, graph: WorkloadGraph) -> None:
                 )
 
 
-def _einsum_space(workload: Workload, einsum: Einsum, rank_sizes: Mapping[str, int],
-                  constants: Mapping[str, int], index: int) -> EinsumSpace:
+def _einsum_space(
+    workload: Workload,
+    einsum: Einsum,
+    rank_sizes: Mapping[str, int],
+    constants: Mapping[str, int],
+    index: int,
+) -> EinsumSpace:
     loc = ("workload", "einsums", index)
     variables = sorted(einsum.rank_variables)
     constraints: list[Constraint] = []
@@ -171,8 +183,11 @@ def _einsum_space(workload: Workload, einsum: Einsum, rank_sizes: Mapping[str, i
         constraints += _parse(text, constants, (*loc, "iteration_space_shape", j))
     for var in variables:
         if var in workload.iteration_space_shape:
-            constraints += _parse(workload.iteration_space_shape[var], constants,
-                                  ("workload", "iteration_space_shape", var))
+            constraints += _parse(
+                workload.iteration_space_shape[var],
+                constants,
+                ("workload", "iteration_space_shape", var),
+            )
     local_sizes = {**rank_sizes, **{str(k): v for k, v in einsum.rank_sizes.items()}}
     for access in einsum.tensor_accesses:
         for rank, expr in access.projection.items():
@@ -220,8 +235,9 @@ def _check_bound_agreement(workload: Workload, graph: WorkloadGraph) -> None:
     graph.rank_variable_bounds = {v: b for v, (b, _) in seen.items()}
 
 
-def _shape(workload: Workload, graph: WorkloadGraph, tensor: str,
-           rank_sizes: Mapping[str, int]) -> dict[str, int]:
+def _shape(
+    workload: Workload, graph: WorkloadGraph, tensor: str, rank_sizes: Mapping[str, int]
+) -> dict[str, int]:
     sources = [graph.producers[tensor]] if tensor in graph.producers else graph.consumers[tensor]
     shape: dict[str, int] = {}
     for name in sources:

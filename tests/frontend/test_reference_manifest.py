@@ -41,8 +41,9 @@ def _close(ours: Any, theirs: Any) -> bool:
 
 def _load(combo: dict[str, Any]) -> af.Spec:
     ref = reference_path() / "specs"
-    return af.Spec.from_yaml(ref / combo["arch"], ref / combo["workload"],
-                             jinja_parse_data=combo["jinja"])
+    return af.Spec.from_yaml(
+        ref / combo["arch"], ref / combo["workload"], jinja_parse_data=combo["jinja"]
+    )
 
 
 def _set_fact(value: Any) -> Any:
@@ -58,8 +59,9 @@ def _spatial_facts(dim: EvaluatedSpatial) -> dict[str, Any]:
         "min_usage": dim.min_usage,
         "usage_scale": dim.usage_scale,
         "power_gateable": dim.power_gateable,
-        "loop_bounds": [{"expression": sorted(e), "operator": op, "value": v}
-                        for e, op, v in dim.loop_bounds],
+        "loop_bounds": [
+            {"expression": sorted(e), "operator": op, "value": v} for e, op, v in dim.loop_bounds
+        ],
     }
 
 
@@ -68,10 +70,14 @@ def _assert_facts(ours: dict[str, Any], theirs: dict[str, Any], where: str) -> N
         got = ours[key]
         if isinstance(expected, dict) and isinstance(got, dict):
             _assert_facts(got, expected, f"{where}.{key}")
-        elif isinstance(expected, list) and isinstance(got, list) and expected and isinstance(
-                expected[0], dict):
+        elif (
+            isinstance(expected, list)
+            and isinstance(got, list)
+            and expected
+            and isinstance(expected[0], dict)
+        ):
             assert len(got) == len(expected), f"{where}.{key}: {got} != {expected}"
-            for i, (g, e) in enumerate(zip(got, expected)):
+            for i, (g, e) in enumerate(zip(got, expected, strict=True)):
                 _assert_facts(g, e, f"{where}.{key}[{i}]")
         else:
             assert _close(got, expected), f"{where}.{key}: ours {got!r}, reference {expected!r}"
@@ -99,23 +105,28 @@ def _component_facts(comp: EvaluatedComponent, costs_known: bool) -> dict[str, A
             facts["area"] = comp.area
             facts["total_area"] = comp.total_area / own
     if comp.kind == "Memory":
-        facts.update({
-            "size": comp.size,
-            "bits_per_value": comp.bits_per_value,
-            "bits_per_action": comp.bits_per_action,
-            "values_per_action": comp.values_per_action,
-            "tensors": {"keep": _set_fact(comp.tensors.keep),
-                        "may_keep": _set_fact(comp.tensors.may_keep),
-                        "back": _set_fact(comp.tensors.back)},
-        })
+        facts.update(
+            {
+                "size": comp.size,
+                "bits_per_value": comp.bits_per_value,
+                "bits_per_action": comp.bits_per_action,
+                "values_per_action": comp.values_per_action,
+                "tensors": {
+                    "keep": _set_fact(comp.tensors.keep),
+                    "may_keep": _set_fact(comp.tensors.may_keep),
+                    "back": _set_fact(comp.tensors.back),
+                },
+            }
+        )
     actions = []
     for action in comp.actions.values():
         entry: dict[str, Any] = {"name": action.name}
         if costs_known:
             entry.update(energy=action.energy, throughput=action.throughput)
         if comp.kind == "Memory":
-            entry.update(bits_per_action=action.bits_per_action,
-                         values_per_action=action.values_per_action)
+            entry.update(
+                bits_per_action=action.bits_per_action, values_per_action=action.values_per_action
+            )
         actions.append(entry)
     facts["actions"] = actions
     return facts
@@ -155,9 +166,16 @@ def test_workload_facts_match_reference(combo: dict[str, Any] | None) -> None:
         assert einsum.einsum.n_instances == expected["n_instances"]
         assert einsum.rank_variable_bounds == expected["rank_variables"]
         assert einsum.n_computes == expected["n_computes"]
-        ours = [{"name": a.name, "projection": a.projection, "output": a.output,
-                 "bits_per_value": einsum.bits_per_value[a.name],
-                 "persistent": einsum.persistent[a.name]} for a in einsum.einsum.tensor_accesses]
+        ours = [
+            {
+                "name": a.name,
+                "projection": a.projection,
+                "output": a.output,
+                "bits_per_value": einsum.bits_per_value[a.name],
+                "persistent": einsum.persistent[a.name],
+            }
+            for a in einsum.einsum.tensor_accesses
+        ]
         assert ours == expected["tensors"], expected["name"]
     for name, expected in facts["tensors"].items():
         tensor = workload.tensors[name]
@@ -167,7 +185,11 @@ def test_workload_facts_match_reference(combo: dict[str, Any] | None) -> None:
         assert tensor.bits_per_value == expected["bits_per_value"], name
         assert tensor.size_bits == expected["size_bits"], name
         assert tensor.persistent == expected["persistent"], name
-    for role, key in (("input", "inputs"), ("output", "outputs"), ("intermediate", "intermediates")):
+    for role, key in (
+        ("input", "inputs"),
+        ("output", "outputs"),
+        ("intermediate", "intermediates"),
+    ):
         assert [t for t, f in workload.tensors.items() if f.role == role] == facts[key]
     assert spec.workload.n_instances == facts["n_instances"]
 
@@ -179,11 +201,17 @@ def test_arch_facts_match_reference(combo: dict[str, Any] | None) -> None:
     spec = _load(combo)
     facts = combo["arch_facts"]
     arch = spec.evaluate(facts["evaluated_for_einsum"], require_costs=False)
-    nodes = [{"name": n.name, "type": n.kind,
-              "size_bits": getattr(n, "size", None),
-              "fanout_dims": [_spatial_facts(s) for s in n.spatial]} for n in arch.nodes]
+    nodes = [
+        {
+            "name": n.name,
+            "type": n.kind,
+            "size_bits": getattr(n, "size", None),
+            "fanout_dims": [_spatial_facts(s) for s in n.spatial],
+        }
+        for n in arch.nodes
+    ]
     expected_nodes = [dict(n) for n in facts["nodes"]]
-    for ours, theirs in zip(nodes, expected_nodes):
+    for ours, theirs in zip(nodes, expected_nodes, strict=True):
         if "size_bits" not in theirs:
             ours.pop("size_bits")
     assert len(nodes) == len(expected_nodes)
@@ -193,8 +221,11 @@ def test_arch_facts_match_reference(combo: dict[str, Any] | None) -> None:
         comp = arch.components[name]
         known = costs_known or not _needs_cost_model(expected)
         area_known = facts["area_evaluated"] and comp.area is not None
-        _assert_facts(_component_facts(comp, known), _comparable(expected, known, area_known),
-                      f"{combo['id']}.{name}")
+        _assert_facts(
+            _component_facts(comp, known),
+            _comparable(expected, known, area_known),
+            f"{combo['id']}.{name}",
+        )
     for einsum, differences in facts["per_einsum_differences"].items():
         other = spec.evaluate(einsum, require_costs=False)
         for name, fields in differences.items():
@@ -205,8 +236,11 @@ def test_arch_facts_match_reference(combo: dict[str, Any] | None) -> None:
 
 @pytest.mark.parametrize(
     "combo",
-    [c for c in COMBINATIONS if c and any(_needs_cost_model(v) for v in
-                                          c["arch_facts"]["components"].values())],
+    [
+        c
+        for c in COMBINATIONS
+        if c and any(_needs_cost_model(v) for v in c["arch_facts"]["components"].values())
+    ],
     ids=lambda c: c["id"],
 )
 def test_cost_model_components_need_the_extra_or_match(combo: dict[str, Any]) -> None:

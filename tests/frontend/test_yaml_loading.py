@@ -395,6 +395,10 @@ def test_include_cycle(tmp_path: Path) -> None:
     text = write(tmp_path, "text.yaml", '{{ include_text("text.yaml") }}\n')
     with pytest.raises(SpecError, match="Include cycle"):
         load_yaml_files(text)
+    jinja = write(tmp_path, "jinja.yaml", 'a: 1\n{% include "jinja.yaml" %}\n')
+    with pytest.raises(SpecError, match="does a template include itself") as info:
+        load_yaml_files(jinja)
+    assert (info.value.file, info.value.line) == (str(jinja), 2)
 
 
 # --- YAML loader tags ----------------------------------------------------------------------
@@ -415,6 +419,15 @@ def test_includedir_tag(tmp_path: Path) -> None:
     write(tmp_path, "einsums/notes.txt", "ignored\n")
     main = write(tmp_path, "main.yaml", "einsums: !includedir einsums\n")
     assert load_one(main)["einsums"] == [{"name": "A"}, {"name": "B"}]
+
+
+def test_loader_tag_errors(tmp_path: Path) -> None:
+    missing = write(tmp_path, "missing.yaml", "a: 1\nb: !includedir nodir\n")
+    with pytest.raises(SpecError, match="No path matches 'nodir'") as info:
+        load_yaml_files(missing)
+    assert (info.value.file, info.value.line) == (str(missing), 2)
+    with pytest.raises(SpecError, match="!include takes a path"):
+        load_yaml_text("a: !include {x: 1}\n")
 
 
 def test_nomerge_tag() -> None:
