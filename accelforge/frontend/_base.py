@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import pydantic
 from pydantic import ConfigDict
@@ -67,6 +67,7 @@ class SpecModel(pydantic.BaseModel):
                 loc=loc,
                 value=data,
             )
+        cls._refuse_unknown(data, loc)
         try:
             return cls.model_validate(cls.prepare(dict(data), loc))
         except pydantic.ValidationError as err:
@@ -76,6 +77,20 @@ class SpecModel(pydantic.BaseModel):
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
         """Hook for subclasses: convert nested raw data before validation."""
         return data
+
+    extra_input_keys: ClassVar[frozenset[str]] = frozenset()
+    """Keys :meth:`prepare` consumes that are not fields (e.g. an Einsum's ``einsum`` string)."""
+
+    @classmethod
+    def _refuse_unknown(cls, data: Mapping[str, Any], loc: Sequence[str | int]) -> None:
+        allowed = _allowed_fields(cls)
+        for key in data:
+            if key not in cls.model_fields and key not in cls.extra_input_keys:
+                raise SpecError(
+                    f"field '{key}' is not allowed on {cls.__name__}."
+                    f"{did_you_mean(str(key), allowed)} Allowed fields: {', '.join(allowed)}.",
+                    loc=(*loc, key),
+                )
 
 
 def dispatch_tagged(

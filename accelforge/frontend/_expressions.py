@@ -23,7 +23,7 @@ from itertools import islice
 from types import MappingProxyType
 from typing import Any
 
-from accelforge.errors import AccelForgeError, ExpressionError, did_you_mean
+from accelforge.errors import AccelForgeError, ExpressionError
 
 __all__ = [
     "DEFAULT_FUNCTIONS",
@@ -153,12 +153,6 @@ def _round(number: Any, ndigits: Any = None) -> Any:
     return round(number, ndigits)
 
 
-def _int(value: Any = 0, *args: Any) -> int:
-    if isinstance(value, (str, bytes)) and len(value) > 4300:
-        raise _Refusal("int() of a string longer than 4300 characters is not allowed")
-    return int(value, *args)
-
-
 def _str(*args: Any) -> str:
     if args and type(args[0]) in _NESTING:  # rendering cost grows with every nested number
         raise _Refusal(f"str() of a {type(args[0]).__name__} is not allowed")
@@ -177,7 +171,7 @@ DEFAULT_FUNCTIONS: Mapping[str, Any] = MappingProxyType(
         **{"prod": _prod, "comb": _comb, "perm": _perm, "factorial": _factorial},
         **{"pi": math.pi, "e": math.e, "tau": math.tau, "inf": math.inf, "nan": math.nan},
         **{"abs": abs, "round": _round, "sum": _sum, "range": _range, "len": len, "min": min},
-        **{"max": max, "float": float, "int": _int, "str": _str, "bool": bool, "list": list},
+        **{"max": max, "float": float, "int": int, "str": _str, "bool": bool, "list": list},
         **{"tuple": tuple, "enumerate": enumerate, "map": map, "getcwd": os.getcwd},
     }
 )
@@ -185,8 +179,7 @@ DEFAULT_FUNCTIONS: Mapping[str, Any] = MappingProxyType(
 
 ``pow`` is :func:`math.pow`. Guarded: ``range`` (at most 1,000,000 elements), ``factorial``,
 ``comb``, ``perm`` and ``prod`` (integer results of at most 4096 bits), ``sum`` (no sequence
-``start``), ``round`` (``ndigits`` within ±4096), ``int`` (strings of at most 4300 characters)
-and ``str`` (not of a list, tuple, set or dict).
+``start``), ``round`` (``ndigits`` within ±4096) and ``str`` (not of a list, tuple, set or dict).
 """
 
 _DEFAULT_CALLABLES = {id(f): f for f in DEFAULT_FUNCTIONS.values() if callable(f)}
@@ -237,17 +230,15 @@ def _shorten(text: str) -> str:
 
 
 def _parse(text: str) -> ast.Expression:
-    """Parse one expression; refuse overlong text and nesting deeper than the limit."""
+    """Parse one expression and refuse, before running anything, what the evaluator forbids."""
     if len(text) > _MAX_TEXT:
         raise ExpressionError(
             f"expression is too long ({len(text):,} characters; limit {_MAX_TEXT:,})"
         )
     try:
         tree = ast.parse(text, mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"could not parse {_shorten(text)}: {exc.msg}") from None
-    except (RecursionError, MemoryError, ValueError) as exc:  # the parser's own depth limits
-        reason = str(exc) or "it is nested too deeply"
+    except (SyntaxError, RecursionError, MemoryError, ValueError) as exc:  # parser depth limits
+        reason = getattr(exc, "msg", None) or str(exc) or "it is nested too deeply"
         raise ExpressionError(f"could not parse {_shorten(text)}: {reason}") from None
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
@@ -256,28 +247,31 @@ def _parse(text: str) -> ast.Expression:
             raise ExpressionError(
                 f"could not parse {_shorten(text)}: nested more than {_MAX_DEPTH} levels deep"
             )
+        if reason := _refusal(node):
+            raise ExpressionError(f"evaluating {_shorten(text)}: {reason}")
         stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
     return tree
 
 
-def _validate(tree: ast.AST) -> None:
-    """Refuse every construct outside the whitelist, wherever it is in the tree."""
-    for node in ast.walk(tree):
-        kind = type(node)
-        if kind in _REFUSED:
-            raise _Refusal(f"{_REFUSED[kind]} are not allowed")
-        if kind not in _ALLOWED_NODES:
-            raise _Refusal(f"{kind.__name__} syntax is not allowed")
-        name = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", "")
-        if name and name.startswith("_"):
-            raise _Refusal(f"names starting with '_' are not allowed: {name!r}")
-        targets = (ast.Attribute, ast.Subscript, ast.Starred)
-        if isinstance(node, targets) and isinstance(node.ctx, ast.Store):
-            raise _Refusal("comprehension targets must be names or tuples of names")
-        if isinstance(node, ast.comprehension) and node.is_async:
-            raise _Refusal("async comprehensions are not allowed")
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            _check_bits(node.value.bit_length())
+def _refusal(node: ast.AST) -> str | None:
+    """Say why ``node`` is outside the whitelist, or return ``None``."""
+    kind = type(node)
+    name = getattr(node, "id", None) or getattr(node, "attr", None) or getattr(node, "arg", "")
+    if kind in _REFUSED:
+        return f"{_REFUSED[kind]} are not allowed"
+    if kind not in _ALLOWED_NODES:
+        return f"{kind.__name__} syntax is not allowed"
+    if name and name.startswith("_"):
+        return f"names starting with '_' are not allowed: {name!r}"
+    targets = (ast.Attribute, ast.Subscript, ast.Starred)
+    if isinstance(node, targets) and isinstance(node.ctx, ast.Store):
+        return "comprehension targets must be names or tuples of names"
+    if isinstance(node, ast.comprehension) and node.is_async:
+        return "async comprehensions are not allowed"
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        if node.value.bit_length() > _MAX_INT_BITS:
+            return f"integer literal exceeds {_MAX_INT_BITS} bits"
+    return None
 
 
 def _size(value: Any, limit: int) -> int:
@@ -418,20 +412,24 @@ class _Evaluator:
                 kwargs.update(value)
             else:
                 kwargs[keyword.arg] = value
-        return self.invoke(func, args, kwargs, ast.unparse(node.func))
+        return self.invoke(func, args, kwargs, node.func)
 
     def invoke(
-        self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], label: str
+        self, func: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], label: Any
     ) -> Any:
-        """Call ``func`` if it is an allow-listed function, a spec object or one's method."""
+        """Call ``func`` if it is an allow-listed function, a spec object or one's method.
+
+        ``label`` names ``func`` in the refusal: its AST node or a string.
+        """
         self.step(_CALL_COST)
         if not (
             self.allowed.get(id(func)) is func
             or isinstance(func, ExpressionNamespace)
             or isinstance(getattr(func, "__self__", None), ExpressionNamespace)
         ):
+            name = ast.unparse(label) if isinstance(label, ast.AST) else label
             raise _Refusal(
-                f"calling {label!r} is not allowed; only allow-listed functions and spec objects "
+                f"calling {name!r} is not allowed; only allow-listed functions and spec objects "
                 "can be called"
             )
         if any(map(callable, args)):
@@ -457,14 +455,7 @@ class _Evaluator:
                 f"attribute access is only allowed on spec objects; {ast.unparse(node)!r} reads "
                 f"an attribute of a {type(value).__name__}"
             )
-        try:
-            return getattr(value, node.attr)
-        except AttributeError:
-            public = [name for name in dir(value) if not name.startswith("_")]
-            raise _Refusal(
-                f"{type(value).__name__} has no attribute {node.attr!r}."
-                + did_you_mean(node.attr, public)
-            ) from None
+        return getattr(value, node.attr)
 
     def subscript(self, node: ast.Subscript, local: dict[str, Any]) -> Any:
         value = self.eval(node.value, local)
@@ -479,7 +470,7 @@ class _Evaluator:
     def bind(self, target: ast.expr, value: Any, local: dict[str, Any]) -> None:
         if isinstance(target, ast.Name):
             local[target.id] = value
-        elif isinstance(target, (ast.Tuple, ast.List)):  # the only other targets _validate allows
+        elif isinstance(target, (ast.Tuple, ast.List)):  # the only other targets _refusal allows
             count = len(target.elts)
             values = [*map(self.charge, islice(value, count + 1))]
             if len(values) != count:
@@ -495,6 +486,7 @@ class _Evaluator:
             clause = generators[index]
             target, name = clause.target, getattr(clause.target, "id", None)
             for item in iterable:
+                self.steps += 1  # an iteration costs about one step; checked by the next eval
                 if name is None:
                     self.bind(target, item, inner)
                 else:
@@ -505,19 +497,17 @@ class _Evaluator:
                     else:
                         yield from loop(index + 1, self.eval(generators[index + 1].iter, inner))
 
-        return loop(0, self.eval(generators[0].iter, local))  # the first iterable is eager
+        return loop(0, self.eval(generators[0].iter, local))  # evaluated now, as Python does
 
     def generate(self, node: Any, local: dict[str, Any]) -> Iterator[Any]:
         """Evaluate a comprehension lazily; a dict comprehension yields (key, value) pairs."""
+        scopes = self.scopes(node.generators, local)
         if isinstance(node, ast.DictComp):
-            for inner in self.scopes(node.generators, local):
-                yield (
-                    self.charge(self.eval(node.key, inner)),
-                    self.charge(self.eval(node.value, inner)),
-                )
-        else:
-            for inner in self.scopes(node.generators, local):
-                yield self.charge(self.eval(node.elt, inner))
+            key, value = node.key, node.value
+            return (
+                (self.charge(self.eval(key, s)), self.charge(self.eval(value, s))) for s in scopes
+            )
+        return (self.charge(self.eval(node.elt, s)) for s in scopes)
 
 
 def _describe(exc: Exception) -> str:
@@ -549,22 +539,19 @@ def evaluate_expression(
     Returns
     -------
     Any
-        The value; a lazy iterator (a generator expression, ``map(...)``) is returned as a list.
+        The value; a lazy iterator (a generator expression, ``map(...)``) becomes a list.
 
     Raises
     ------
     ExpressionError
-        The text does not parse, uses a refused construct, hits a resource guard or fails while
-        evaluating; the message names the expression and the cause.
-    TypeError
-        ``text`` is not a string.
+        The text does not parse, is refused, hits a resource guard or fails; the message names
+        the expression and the cause.
     """
     if not isinstance(text, str):
         raise TypeError(f"expression text must be a str, not {type(text).__name__}")
     tree = _parse(text)
     evaluator = _Evaluator(scope, functions or {})
     try:
-        _validate(tree)
         result = evaluator.eval(tree.body, {})
         if isinstance(result, Iterator):
             result = [*map(evaluator.charge, islice(result, _MAX_SEQUENCE + 1))]
@@ -583,7 +570,7 @@ def referenced_names(text: str) -> set[str]:
     """Return the free names an expression reads, for ordering fields by dependency.
 
     Names bound by a comprehension's ``for`` clauses are not free inside it. Text that does not
-    parse yields an empty set.
+    parse, or that the evaluator would refuse, yields an empty set.
     """
     try:
         tree = _parse(text)

@@ -20,6 +20,7 @@ from accelforge.frontend.costs import resolve_costs
 from accelforge.frontend.evaluate_workload import EinsumFacts, EvaluatedWorkload, evaluate_variables
 from accelforge.frontend.sets import RankVariableSet, TensorSet
 from accelforge.frontend.values import (
+    Where,
     evaluate_in_order,
     evaluate_keyed_map,
     evaluate_number,
@@ -180,11 +181,18 @@ def evaluate_arch(
 ) -> EvaluatedArch:
     """Evaluate every node of ``arch`` for the Einsum described by ``facts``."""
     scope: dict[str, Any] = {**workload.variables, **base_scope, **facts.symbols}
-    scope.update(evaluate_variables(arch.variables, dict(scope), "arch.variables"))
+    scope.update(
+        evaluate_variables(
+            arch.variables, dict(scope), Where("arch.variables", ("arch", "variables"))
+        )
+    )
     shared_extra = evaluate_raw(
         arch.extra_attributes_for_all_component_models,
         scope,
-        "arch.extra_attributes_for_all_component_models",
+        Where(
+            "arch.extra_attributes_for_all_component_models",
+            ("arch", "extra_attributes_for_all_component_models"),
+        ),
         free_form=True,
     )
     scope.update(shared_extra)
@@ -195,9 +203,7 @@ def evaluate_arch(
     nodes: list[EvaluatedComponent | EvaluatedContainer] = []
     fanout = 1
     for index, node in enumerate(arch.nodes):
-        ctx = _Context(
-            scope, facts, memory_names, ("arch", "nodes", index), node.name, require_costs
-        )
+        ctx = _Context(scope, facts, memory_names, ("arch", "nodes", index), node, require_costs)
         try:
             spatial = [_spatial(s, ctx, i) for i, s in enumerate(node.spatial)]
             fanout *= math.prod(s.fanout for s in spatial)
@@ -218,13 +224,22 @@ class _Context:
     facts: EinsumFacts
     memory_names: list[str]
     loc: tuple
-    name: str
+    node: Memory | Compute | Container
     require_costs: bool
 
-    def where(self, *parts: Any) -> str:
-        return ".".join(["arch", "nodes", self.name, *map(str, parts)]) + (
-            f" (Einsum {self.facts.name})"
-        )
+    def where(self, *parts: Any) -> Where:
+        """The field path ``arch.nodes.<name>.<parts>``; named list entries map to indices."""
+        where = Where(f"arch.nodes.{self.node.name}", self.loc, f"Einsum {self.facts.name}")
+        lists = {"actions": getattr(self.node, "actions", []), "spatial": self.node.spatial}
+        previous = None
+        for part in parts:
+            index = None
+            if previous in lists:
+                names = [item.name for item in lists[previous]]
+                index = names.index(part) if part in names else None
+            where = where.child(part, index)
+            previous = part
+        return where
 
     def tensors(self, raw: Any, *parts: Any, default: Any = None) -> Any:
         return evaluate_set(
@@ -279,15 +294,15 @@ def _scalars(node: Memory | Compute, ctx: _Context) -> dict[str, Any]:
             return evaluate_number(value, scope, where, boolean=True)
         return evaluate_number(value, scope, where)
 
-    return evaluate_in_order(raw, ctx.scope, ctx.where("fields"), one)
+    return evaluate_in_order(raw, ctx.scope, ctx.where(), one)
 
 
-def _deprecated_latency(values: dict[str, Any], owner: str, given_throughput_scale: bool) -> None:
+def _deprecated_latency(values: dict[str, Any], owner: Where, given_throughput_scale: bool) -> None:
     latency_scale = values.pop("latency_scale", None)
     if latency_scale is None:
         return
     if given_throughput_scale:
-        raise SpecError(
+        raise owner.error(
             f"{owner}: give throughput_scale or the deprecated latency_scale, not both."
         )
     warnings.warn(
@@ -343,22 +358,28 @@ def _component(
     if is_memory:
         out.size = values["size"]
         if not out.size >= 0:
-            raise SpecError(f"{ctx.where('size')} must be >= 0 bits; got {out.size!r}.")
+            raise ctx.where("size").error(
+                f"{ctx.where('size')} must be >= 0 bits; got {out.size!r}."
+            )
         out.bits_per_action = values.get("bits_per_action")
         out.bits_per_value = evaluate_keyed_map(
-            node.bits_per_value, ctx.scope, all_tensors, ctx.where("bits_per_value"), _number
+            node.bits_per_value,
+            ctx.scope,
+            all_tensors,
+            ctx.where("bits_per_value"),
+            evaluate_number,
         )
         out.values_per_action = evaluate_keyed_map(
-            node.values_per_action, ctx.scope, all_tensors, ctx.where("values_per_action"), _number
+            node.values_per_action,
+            ctx.scope,
+            all_tensors,
+            ctx.where("values_per_action"),
+            evaluate_number,
         )
         out.tensors = _tensors(node, ctx)
     raw_actions = {a.name: _action_values(a, ctx, out, is_memory) for a in node.actions}
     resolve_costs(out, values, raw_actions, require=ctx.require_costs)
     return out
-
-
-def _number(raw: Any, scope: Mapping[str, Any], where: str) -> Any:
-    return evaluate_number(raw, scope, where)
 
 
 def _action_values(
@@ -387,7 +408,7 @@ def _action_values(
     latency = values.pop("latency", None)
     if latency is not None:
         if "throughput" in values:
-            raise SpecError(f"{owner}: give throughput or the deprecated latency, not both.")
+            raise owner.error(f"{owner}: give throughput or the deprecated latency, not both.")
         warnings.warn(
             SpecWarning(f"{owner}: latency is deprecated; converted to throughput = 1 / latency."),
             stacklevel=3,
@@ -402,7 +423,7 @@ def _action_values(
             ctx.scope,
             ctx.facts.symbols["All"],
             ctx.where(*parts, "values_per_action"),
-            _number,
+            evaluate_number,
         )
     return values
 
@@ -415,7 +436,9 @@ def _tensors(node: Memory, ctx: _Context) -> EvaluatedTensors:
     may_keep = ctx.tensors(spec.may_keep, "tensors", "may_keep", default=may_default)
     back = ctx.tensors(spec.back, "tensors", "back", default=nothing)
     if isinstance(back, str):
-        raise SpecError(f"{ctx.where('tensors', 'back')} cannot refer to memories.")
+        raise ctx.where("tensors", "back").error(
+            f"{ctx.where('tensors', 'back')} cannot refer to memories."
+        )
     if back:
         keep = keep | back if not isinstance(keep, str) else f"({keep}) | " + " | ".join(back)
         may_keep = may_keep - back if not isinstance(may_keep, str) else may_keep

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from accelforge.errors import ExpressionError, SpecError, SpecWarning
 from accelforge.frontend.sets import RankVariableSet, TensorSet
 from accelforge.frontend.values import (
+    Where,
     evaluate_in_order,
     evaluate_keyed_map,
     evaluate_number,
@@ -96,11 +97,13 @@ class EvaluatedWorkload:
         return self.einsums[name]
 
 
-def evaluate_variables(raw: Mapping[str, Any], scope: dict[str, Any], where: str) -> dict[str, Any]:
+def evaluate_variables(
+    raw: Mapping[str, Any], scope: dict[str, Any], where: Where
+) -> dict[str, Any]:
     """Evaluate a ``variables`` map in dependency order (quoted strings stay literal)."""
 
     def one(name: str, value: Any, inner: Mapping[str, Any]) -> Any:
-        return evaluate_raw(value, inner, f"{where}.{name}", free_form=True)
+        return evaluate_raw(value, inner, where.child(name), free_form=True)
 
     return evaluate_in_order(raw, scope, where, one)
 
@@ -108,7 +111,7 @@ def evaluate_variables(raw: Mapping[str, Any], scope: dict[str, Any], where: str
 def evaluate_workload(spec: Spec) -> EvaluatedWorkload:
     """Evaluate the workload part of ``spec`` for every Einsum."""
     scope: dict[str, Any] = {"spec": spec}
-    variables = evaluate_variables(spec.variables, scope, "variables")
+    variables = evaluate_variables(spec.variables, scope, Where("variables", ("variables",)))
     rank_sizes = _rank_sizes(spec, dict(variables))
     numeric = {k: v for k, v in variables.items() if isinstance(v, (int, float))}
     graph = analyze_workload(spec.workload, {**numeric, **rank_sizes})
@@ -121,10 +124,12 @@ def evaluate_workload(spec: Spec) -> EvaluatedWorkload:
 
 
 def _rank_sizes(spec: Spec, scope: dict[str, Any]) -> dict[str, int]:
-    def one(name: str, value: Any, inner: Mapping[str, Any]) -> Any:
-        return evaluate_number(value, inner, f"workload.rank_sizes.{name}", integer=True)
+    where = Where("workload.rank_sizes", ("workload", "rank_sizes"))
 
-    return evaluate_in_order(spec.workload.rank_sizes, scope, "workload.rank_sizes", one)
+    def one(name: str, value: Any, inner: Mapping[str, Any]) -> Any:
+        return evaluate_number(value, inner, where.child(name), integer=True)
+
+    return evaluate_in_order(spec.workload.rank_sizes, scope, where, one)
 
 
 def _base_symbols(spec: Spec, result: EvaluatedWorkload, einsum: Einsum) -> dict[str, Any]:
@@ -185,7 +190,11 @@ def _einsum_facts(spec: Spec, result: EvaluatedWorkload, einsum: Einsum, index: 
         chosen = evaluate_set(
             spec.workload.persistent_tensors,
             {**scope, **renames},
-            f"workload.persistent_tensors (Einsum {einsum.name})",
+            Where(
+                "workload.persistent_tensors",
+                ("workload", "persistent_tensors"),
+                f"Einsum {einsum.name}",
+            ),
         )
         for tensor in chosen:
             persistent[tensor] = True
@@ -231,14 +240,13 @@ def _resolve_renames(
         if name in bound:
             continue
         inner = {**scope, **bound}
-        text = f"rename '{name}' of Einsum {einsum.name}"
-        try:
-            value = evaluate_set(rename["source"], inner, text, kind=(TensorSet, RankVariableSet))
-        except SpecError as err:
-            raise err.with_location(loc_prefix=where) from None
+        at = Where(f"rename '{name}'", where, f"Einsum {einsum.name}")
+        value = evaluate_set(
+            rename["source"], inner, at.child("source"), kind=(TensorSet, RankVariableSet)
+        )
         expected = rename.get("expected_count")
         if expected is not None:
-            count = evaluate_number(expected, inner, f"{text} expected_count", integer=True)
+            count = evaluate_number(expected, inner, at.child("expected_count"), integer=True)
             if len(value) != count:
                 raise SpecError(
                     f"rename '{name}' expected {count} tensor(s), got {len(value)}: {value} "
@@ -252,15 +260,11 @@ def _resolve_renames(
 def _bits_per_value(
     spec: Spec, einsum: Einsum, scope: dict[str, Any], loc: tuple
 ) -> dict[str, float]:
-    def number(raw: Any, inner: Mapping[str, Any], where: str) -> Any:
-        return evaluate_number(raw, inner, where)
-
+    where = Where(
+        "workload.bits_per_value", ("workload", "bits_per_value"), f"Einsum {einsum.name}"
+    )
     mapped = evaluate_keyed_map(
-        spec.workload.bits_per_value,
-        scope,
-        scope["All"],
-        f"workload.bits_per_value (Einsum {einsum.name})",
-        number,
+        spec.workload.bits_per_value, scope, scope["All"], where, evaluate_number
     )
     bits: dict[str, float] = {}
     for i, access in enumerate(einsum.tensor_accesses):
@@ -268,7 +272,10 @@ def _bits_per_value(
             bits[access.name] = evaluate_number(
                 access.bits_per_value,
                 scope,
-                f"workload.einsums.{einsum.name}.tensor_accesses.{access.name}.bits_per_value",
+                Where(
+                    f"workload.einsums.{einsum.name}.tensor_accesses.{access.name}.bits_per_value",
+                    (*loc, "tensor_accesses", i, "bits_per_value"),
+                ),
             )
         elif access.name in mapped:
             bits[access.name] = mapped[access.name]

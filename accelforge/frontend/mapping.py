@@ -8,11 +8,13 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from accelforge.errors import SpecError, SpecWarning
+from accelforge.errors import SpecError, SpecWarning, did_you_mean
 from accelforge.frontend._base import Expr, SpecModel, dispatch_tagged
 
 __all__ = [
     "Compute",
+    "check_references",
+    "iter_nodes",
     "Mapping",
     "MappingNode",
     "Nested",
@@ -169,3 +171,72 @@ Sequential.model_rebuild()
 Pipeline.model_rebuild()
 Split.model_rebuild()
 Mapping.model_rebuild()
+
+
+def iter_nodes(node: Nested) -> list[tuple[tuple[str | int, ...], _Node]]:
+    """Every node below ``node`` with its index path (``("nodes", 2, "nodes", 0)``)."""
+    out: list[tuple[tuple[str | int, ...], _Node]] = []
+    for i, child in enumerate(node.nodes):
+        out.append((("nodes", i), child))
+        if isinstance(child, Nested):
+            out += [(("nodes", i, *loc), sub) for loc, sub in iter_nodes(child)]
+    return out
+
+
+def check_references(
+    mapping: Mapping,
+    components: dict[str, str],
+    einsums: dict[str, set[str]],
+    tensors: set[str],
+) -> None:
+    """Check that every name a mapping uses exists in the spec.
+
+    ``components`` maps component names to their kind (``Memory``, ``Compute``, ...),
+    ``einsums`` maps Einsum names to their rank variables.
+    """
+    rank_variables = set().union(*einsums.values()) if einsums else set()
+    for loc, node in iter_nodes(mapping):
+        where = ("mapping", *loc)
+        component = getattr(node, "component", None)
+        if component is not None and component not in components:
+            raise SpecError(
+                f"the mapping names component '{component}', which is not in the architecture."
+                f"{did_you_mean(component, components)}",
+                loc=(*where, "component"),
+                allowed=", ".join(components),
+            )
+        if isinstance(node, Storage):
+            if components[node.component] != "Memory":
+                raise SpecError(
+                    f"!Storage needs a Memory; '{node.component}' is a "
+                    f"{components[node.component]}.",
+                    loc=(*where, "component"),
+                )
+            unknown = [t for t in node.tensors if t not in tensors]
+            if unknown:
+                raise SpecError(
+                    f"the mapping stores unknown tensor(s) {unknown}.",
+                    loc=(*where, "tensors"),
+                    allowed=", ".join(sorted(tensors)),
+                )
+        if isinstance(node, Compute):
+            if node.einsum not in einsums:
+                raise SpecError(
+                    f"the mapping names Einsum '{node.einsum}', which is not in the workload."
+                    f"{did_you_mean(node.einsum, einsums)}",
+                    loc=(*where, "einsum"),
+                    allowed=", ".join(einsums),
+                )
+            if components[node.component] != "Compute":
+                raise SpecError(
+                    f"!Compute needs a Compute unit; '{node.component}' is a "
+                    f"{components[node.component]}.",
+                    loc=(*where, "component"),
+                )
+        if isinstance(node, Temporal) and node.rank_variable not in rank_variables:
+            raise SpecError(
+                f"the mapping loops over '{node.rank_variable}', which is no rank variable of "
+                f"the workload.{did_you_mean(node.rank_variable, rank_variables)}",
+                loc=(*where, "rank_variable"),
+                allowed=", ".join(sorted(rank_variables)),
+            )

@@ -18,6 +18,7 @@ from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
 from accelforge.frontend.evaluate_workload import EvaluatedWorkload, evaluate_workload
 from accelforge.frontend.mapper import Mapper, Metrics
 from accelforge.frontend.mapping import Mapping as MappingTree
+from accelforge.frontend.mapping import check_references
 from accelforge.frontend.renames import Renames
 from accelforge.frontend.workload import Workload
 
@@ -64,8 +65,7 @@ class Spec(SpecModel):
     model: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
-    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
-        """Check the top-level keys and build each section with its own rules."""
+    def _refuse_unknown(cls, data: Mapping[str, Any], loc: Sequence[str | int]) -> None:
         unknown = [k for k in data if k not in SPEC_KEYS]
         if unknown:
             raise SpecError(
@@ -73,6 +73,10 @@ class Spec(SpecModel):
                 loc=(unknown[0],),
                 allowed=", ".join(SPEC_KEYS),
             )
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+        """Build each section with its own rules."""
         builders = {
             "arch": Arch,
             "workload": Workload,
@@ -154,6 +158,13 @@ class Spec(SpecModel):
         raise their error when a result needs them.
         """
         workload = self.evaluate_workload()
+        if self.mapping.nodes:
+            check_references(
+                self.mapping,
+                {n.name: type(n).__name__ for n in self.arch.nodes},
+                {n: set(f.rank_variable_bounds) for n, f in workload.einsums.items()},
+                set(workload.tensors),
+            )
         if not self.workload.einsums:
             return
         for name in workload.einsums:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -159,6 +159,8 @@ class Einsum(SpecModel):
     renames: list[dict[str, Any]] = Field(default_factory=list)
     """Per-Einsum renames (dict or list form), normalised to ``{name, source, expected_count}``."""
     n_instances: int = 1
+
+    extra_input_keys: ClassVar[frozenset[str]] = frozenset({"einsum"})
 
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
