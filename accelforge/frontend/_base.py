@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
@@ -16,6 +17,8 @@ Expr = bool | int | float | str
 """A value that may be a literal or an expression string (SPEC_FORMAT §4)."""
 
 _M = TypeVar("_M", bound="SpecModel")
+_LOC: contextvars.ContextVar[tuple[str | int, ...]] = contextvars.ContextVar("loc", default=())
+"""Field path of the object being validated, so errors raised while preparing it say where."""
 
 
 def _allowed_fields(model: type[pydantic.BaseModel]) -> list[str]:
@@ -30,6 +33,9 @@ def validation_to_spec_error(
     """Turn a pydantic ``ValidationError`` into a :class:`SpecError` (first problem first)."""
     problems = err.errors()
     first = problems[0]
+    original = first.get("ctx", {}).get("error")
+    if isinstance(original, SpecError):
+        return original
     field_loc = tuple(first["loc"])
     kind = first["type"]
     owner = model.__name__
@@ -56,6 +62,21 @@ class SpecModel(pydantic.BaseModel):
         extra="forbid", validate_assignment=True, use_attribute_docstrings=True
     )
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except pydantic.ValidationError as err:
+            raise validation_to_spec_error(err, type(self), ()) from None
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _prepare_input(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not isinstance(data, pydantic.BaseModel):
+            loc = _LOC.get()
+            cls._refuse_unknown(data, loc)
+            return cls.prepare(dict(data), loc)
+        return data
+
     @classmethod
     def from_data(cls: type[_M], data: Any, loc: Sequence[str | int] = ()) -> _M:
         """Validate ``data`` (a mapping) into this class; errors carry the field path."""
@@ -67,11 +88,13 @@ class SpecModel(pydantic.BaseModel):
                 loc=loc,
                 value=data,
             )
-        cls._refuse_unknown(data, loc)
+        token = _LOC.set(tuple(loc))
         try:
-            return cls.model_validate(cls.prepare(dict(data), loc))
+            return cls.model_validate(dict(data))
         except pydantic.ValidationError as err:
             raise validation_to_spec_error(err, cls, loc) from None
+        finally:
+            _LOC.reset(token)
 
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:

@@ -49,8 +49,9 @@ class ExpressionNamespace:
     """Marker base class for spec objects that expressions may look into.
 
     Expressions may read the public attributes (names not starting with ``_``) of instances of
-    subclasses, call instances that are callable, and call their bound methods. Attribute access
-    on any other object is refused.
+    subclasses, call instances that are callable, and call their bound methods, so every public
+    member of a subclass is reachable from spec text. Attribute access on any other object is
+    refused.
     """
 
 
@@ -546,6 +547,8 @@ def evaluate_expression(
     ExpressionError
         The text does not parse, is refused, hits a resource guard or fails; the message names
         the expression and the cause.
+    TypeError
+        ``text`` is not a string.
     """
     if not isinstance(text, str):
         raise TypeError(f"expression text must be a str, not {type(text).__name__}")

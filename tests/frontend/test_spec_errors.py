@@ -88,9 +88,14 @@ def _edit(text: str, edits: list[tuple[str, str]]) -> str:
 CASES = {
     "misspelled field": Case(
         arch=[("    size: 1024", "    sizee: 1024")],
-        fragments=("field 'sizee' is not allowed on Memory", "Did you mean 'size'?",
-                   "Allowed fields:", "arch.nodes[1].sizee"),
-        file="arch.yaml", line=14,
+        fragments=(
+            "field 'sizee' is not allowed on Memory",
+            "Did you mean 'size'?",
+            "Allowed fields:",
+            "arch.nodes[1].sizee",
+        ),
+        file="arch.yaml",
+        line=14,
     ),
     "memory without size": Case(
         arch=[("    size: 1024\n", "")],
@@ -100,12 +105,14 @@ CASES = {
     "node without a tag": Case(
         arch=[("  - !Container\n", "  -\n")],
         fragments=("has no class tag", "!Memory", "type: Memory", "arch.nodes[2]"),
-        file="arch.yaml", line=22,
+        file="arch.yaml",
+        line=22,
     ),
     "wrong tag in arch": Case(
         arch=[("  - !Container", "  - !Storage")],
         fragments=("tag !Storage is not allowed in arch.nodes", "!Compute, !Container, !Memory"),
-        file="arch.yaml", line=21,
+        file="arch.yaml",
+        line=21,
     ),
     "lowercase tag": Case(
         arch=[("  - !Compute", "  - !compute")],
@@ -118,7 +125,8 @@ CASES = {
     "duplicate component name": Case(
         arch=[("    name: GlobalBuffer", "    name: MainMemory")],
         fragments=("duplicate component name 'MainMemory'", "also at arch.nodes[0]"),
-        file="arch.yaml", line=13,
+        file="arch.yaml",
+        line=13,
     ),
     "non-integer fanout": Case(
         arch=[("fanout: 4", "fanout: 2.5")],
@@ -131,18 +139,24 @@ CASES = {
     "zero size": Case(
         arch=[("    size: 1024", "    size: 0")],
         fragments=("size must be a positive number of bits", "arch.nodes[1].size"),
-        file="arch.yaml", line=14,
+        file="arch.yaml",
+        line=14,
     ),
     "negative evaluated size": Case(
         arch=[("    size: 1024", "    size: 8 - 16")],
         fragments=("arch.nodes.GlobalBuffer.size", "must be >= 0 bits; got -8"),
-        file="arch.yaml", line=14,
+        file="arch.yaml",
+        line=14,
     ),
     "undefined name in an expression": Case(
         arch=[("energy: 1, throughput: 1}", "energy: foo + 1, throughput: 1}")],
-        fragments=("name 'foo' is not defined in arch.nodes.MAC.actions.compute.energy",
-                   "(Einsum Z)", "foo + 1"),
-        file="arch.yaml", line=29,
+        fragments=(
+            "name 'foo' is not defined in arch.nodes.MAC.actions.compute.energy",
+            "(Einsum Z)",
+            "foo + 1",
+        ),
+        file="arch.yaml",
+        line=29,
     ),
     "circular variables": Case(
         extra="variables: {a: b + 1, b: a + 1}\n",
@@ -152,18 +166,27 @@ CASES = {
     "lowercase rank name": Case(
         workload=[("{M: 4,", "{m: 4,")],
         fragments=("rank names start with an uppercase letter", "'m'"),
-        file="workload.yaml", line=3,
+        file="workload.yaml",
+        line=3,
     ),
     "inconsistent tensor ranks": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n",
-                   "  - Z[m, n] = A[m, k] * B[k, n]\n  - Y[m, k] = Z[m, k]\n")],
-        fragments=("tensor Z has inconsistent ranks", "['M', 'N'] in Einsum Z",
-                   "['M', 'K'] in Einsum Y"),
+        workload=[
+            (
+                "  - Z[m, n] = A[m, k] * B[k, n]\n",
+                "  - Z[m, n] = A[m, k] * B[k, n]\n  - Y[m, k] = Z[m, k]\n",
+            )
+        ],
+        fragments=(
+            "tensor Z has inconsistent ranks",
+            "['M', 'N'] in Einsum Z",
+            "['M', 'K'] in Einsum Y",
+        ),
     ),
     "two equals signs": Case(
         workload=[("Z[m, n] = A[m, k] * B[k, n]", "Z[m,n] = A[m,k] = B[k,n]")],
         fragments=("exactly one '='; found 2", "Z[m,n] = A[m,k] = B[k,n]"),
-        file="workload.yaml", line=5,
+        file="workload.yaml",
+        line=5,
     ),
     "missing bits per value": Case(
         workload=[("{All: 8}", "{A: 8}")],
@@ -173,25 +196,37 @@ CASES = {
     "overlapping bits per value keys": Case(
         workload=[("{All: 8}", "{All: 8, Inputs: 4}")],
         fragments=("keys 'All' and 'Inputs' overlap on {A, B}", "disjoint"),
-        file="workload.yaml", line=2,
+        file="workload.yaml",
+        line=2,
     ),
     "rename with the wrong count": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n",
-                   "  - einsum: Z[m, n] = A[m, k] * B[k, n]\n"
-                   "    renames: [{name: weight, source: Inputs, expected_count: 1}]\n")],
+        workload=[
+            (
+                "  - Z[m, n] = A[m, k] * B[k, n]\n",
+                "  - einsum: Z[m, n] = A[m, k] * B[k, n]\n"
+                "    renames: [{name: weight, source: Inputs, expected_count: 1}]\n",
+            )
+        ],
         fragments=("rename 'weight' expected 1 tensor(s), got 2: {A, B}", "in Einsum Z"),
         file="workload.yaml",
     ),
     "undefined jinja variable": Case(
         arch=[("    size: 1024", "    size: {{MSIZE}}")],
         fragments=("Jinja variable 'MSIZE' is undefined", "jinja_parse_data", "default"),
-        file="arch.yaml", line=14,
+        file="arch.yaml",
+        line=14,
     ),
     "unknown tensor in a keep expression": Case(
         arch=[("{keep: ~Intermediates,", "{keep: Foo,")],
-        fragments=("name 'Foo' is not defined in arch.nodes.MainMemory.tensors.keep", "(Einsum Z)",
-                   "Available sets", "Intermediates", "GlobalBuffer"),
-        file="arch.yaml", line=8,
+        fragments=(
+            "name 'Foo' is not defined in arch.nodes.MainMemory.tensors.keep",
+            "(Einsum Z)",
+            "Available sets",
+            "Intermediates",
+            "GlobalBuffer",
+        ),
+        file="arch.yaml",
+        line=8,
     ),
     "unknown memory in a keep expression": Case(
         arch=[("{keep: ~MainMemory,", "{keep: ~MainMemry,")],
@@ -203,8 +238,13 @@ CASES = {
     ),
     "unbounded rank variable": Case(
         workload=[("K: 4, ", "")],
-        fragments=("rank variable k of Einsum Z is unbounded", "rank size", "iteration_space_shape"),
-        file="workload.yaml", line=5,
+        fragments=(
+            "rank variable k of Einsum Z is unbounded",
+            "rank size",
+            "iteration_space_shape",
+        ),
+        file="workload.yaml",
+        line=5,
     ),
     "projection onto an unknown rank variable": Case(
         workload=[("- Z[m, n] = A[m, k] * B[k, n]", '- "Z[m, n] = A[m, Q: q] * B[k, n]"')],
@@ -213,55 +253,73 @@ CASES = {
     "unknown top-level key": Case(
         extra="foo: 1\n",
         fragments=("'foo' is not a spec key", "arch, workload, renames, variables"),
-        file="extra.yaml", line=1,
+        file="extra.yaml",
+        line=1,
     ),
     "duplicate einsum names": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n",
-                   "  - Z[m, n] = A[m, k] * B[k, n]\n  - Z[m, n] = A[m, n]\n")],
+        workload=[
+            (
+                "  - Z[m, n] = A[m, k] * B[k, n]\n",
+                "  - Z[m, n] = A[m, k] * B[k, n]\n  - Z[m, n] = A[m, n]\n",
+            )
+        ],
         fragments=("duplicate Einsum name 'Z'",),
-        file="workload.yaml", line=6,
+        file="workload.yaml",
+        line=6,
     ),
     "cyclic workload": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n", "  - Y[m, n] = Z[m, n]\n  - Z[m, n] = Y[m, n]\n")],
+        workload=[
+            ("  - Z[m, n] = A[m, k] * B[k, n]\n", "  - Y[m, n] = Z[m, n]\n  - Z[m, n] = Y[m, n]\n")
+        ],
         fragments=("the workload has a cycle: Y → Z → Y",),
         file="workload.yaml",
     ),
     "consumer before producer": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n", "  - Y[m, n] = Z[m, n]\n  - Z[m, n] = A[m, n]\n")],
+        workload=[
+            ("  - Z[m, n] = A[m, k] * B[k, n]\n", "  - Y[m, n] = Z[m, n]\n  - Z[m, n] = A[m, n]\n")
+        ],
         fragments=("Einsum Y reads Z, produced by Einsum Z which comes later", "reorder"),
-        file="workload.yaml", line=5,
+        file="workload.yaml",
+        line=5,
     ),
     "no compute node": Case(
-        arch=[(ARCH[ARCH.index("  - !Compute"):], "")],
+        arch=[(ARCH[ARCH.index("  - !Compute") :], "")],
         fragments=("the architecture has no !Compute node",),
         file="arch.yaml",
     ),
     "compute action without a cost source": Case(
         arch=[("    - {name: compute, energy: 1, throughput: 1}", "    - {name: compute}")],
-        fragments=("component MAC has no cost source for compute.energy, compute.throughput",
-                   "component_class", "energy and throughput explicitly"),
+        fragments=(
+            "component MAC has no cost source for compute.energy, compute.throughput",
+            "component_class",
+            "energy and throughput explicitly",
+        ),
         file="arch.yaml",
     ),
     "mapping names a missing component": Case(
         extra=MAPPING.replace("component: MAC", "component: PE"),
         fragments=("the mapping names component 'PE'", "Allowed: MainMemory"),
-        file="extra.yaml", line=5,
+        file="extra.yaml",
+        line=5,
     ),
     "mapping names a missing einsum": Case(
         extra=MAPPING.replace("einsum: Z", "einsum: Zz"),
         fragments=("the mapping names Einsum 'Zz'", "Did you mean 'Z'?"),
-        file="extra.yaml", line=5,
+        file="extra.yaml",
+        line=5,
     ),
     "mapping loops over an unknown rank variable": Case(
         extra=MAPPING.replace("rank_variable: m", "rank_variable: q"),
         fragments=("the mapping loops over 'q'",),
-        file="extra.yaml", line=4,
+        file="extra.yaml",
+        line=4,
     ),
     "bare compute branch in a sequential": Case(
         extra="mapping:\n  nodes:\n  - !Sequential\n    nodes:\n"
-              "    - !Compute {einsum: Z, component: MAC}\n",
+        "    - !Compute {einsum: Z, component: MAC}\n",
         fragments=("bare !Compute; wrap it in !Nested",),
-        file="extra.yaml", line=5,
+        file="extra.yaml",
+        line=5,
     ),
     "mapper setting given twice": Case(
         extra="mapper: {ffm: {max_fused_loops: 1}, max_fused_loops: 2}\n",
@@ -274,9 +332,12 @@ CASES = {
         file="extra.yaml",
     ),
     "string iteration_space_shape on an einsum": Case(
-        workload=[("  - Z[m, n] = A[m, k] * B[k, n]\n",
-                   "  - einsum: Z[m, n] = A[m, k] * B[k, n]\n"
-                   "    iteration_space_shape: 0 <= m < 4\n")],
+        workload=[
+            (
+                "  - Z[m, n] = A[m, k] * B[k, n]\n",
+                "  - einsum: Z[m, n] = A[m, k] * B[k, n]\n    iteration_space_shape: 0 <= m < 4\n",
+            )
+        ],
         fragments=("iteration_space_shape is a list", "use a list"),
     ),
     "custom functions without opt-in": Case(
