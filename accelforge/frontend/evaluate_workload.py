@@ -29,7 +29,13 @@ from accelforge.frontend.workload_analysis import WorkloadGraph, analyze_workloa
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
 
-__all__ = ["EinsumFacts", "EvaluatedWorkload", "TensorFacts", "evaluate_workload"]
+__all__ = [
+    "EinsumFacts",
+    "EvaluatedWorkload",
+    "TensorFacts",
+    "evaluate_workload",
+    "warn_about_renames",
+]
 
 
 @dataclass
@@ -119,7 +125,6 @@ def evaluate_workload(spec: Spec) -> EvaluatedWorkload:
     for index, einsum in enumerate(spec.workload.einsums):
         result.einsums[einsum.name] = _einsum_facts(spec, result, einsum, index)
     _tensor_facts(spec, result)
-    _warn_unused_renames(spec)
     return result
 
 
@@ -315,7 +320,8 @@ def _tensor_facts(spec: Spec, result: EvaluatedWorkload) -> None:
             )
 
 
-def _warn_unused_renames(spec: Spec) -> None:
+def warn_about_renames(spec: Spec) -> None:
+    """Warn about top-level renames for named Einsums (applied here, ignored by AccelForge)."""
     names = set(spec.workload.einsum_names)
     for entry in spec.renames.einsums:
         if entry.name == "default":

@@ -15,7 +15,11 @@ from accelforge.frontend._base import SpecModel
 from accelforge.frontend._yaml import load_yaml_files, position_of
 from accelforge.frontend.arch import Arch, Compute
 from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
-from accelforge.frontend.evaluate_workload import EvaluatedWorkload, evaluate_workload
+from accelforge.frontend.evaluate_workload import (
+    EvaluatedWorkload,
+    evaluate_workload,
+    warn_about_renames,
+)
 from accelforge.frontend.mapper import Mapper, Metrics
 from accelforge.frontend.mapping import Mapping as MappingTree
 from accelforge.frontend.mapping import check_references
@@ -151,6 +155,11 @@ class Spec(SpecModel):
         """Evaluate variables, rank sizes, renames and sets for every Einsum."""
         return evaluate_workload(self)
 
+    def evaluated_mapper(self, workload: EvaluatedWorkload | None = None) -> Mapper:
+        """The mapper settings with every FFM expression evaluated with the spec's variables."""
+        variables = (workload or self.evaluate_workload()).variables
+        return self.mapper.model_copy(update={"ffm": self.mapper.ffm.evaluate(variables)})
+
     def validate_for_every_einsum(self) -> None:
         """Evaluate everything for every Einsum, so bad input fails at load time.
 
@@ -158,6 +167,8 @@ class Spec(SpecModel):
         raise their error when a result needs them.
         """
         workload = self.evaluate_workload()
+        warn_about_renames(self)
+        self.evaluated_mapper(workload)
         if self.mapping.nodes:
             check_references(
                 self.mapping,
