@@ -170,6 +170,20 @@ class EvaluatedArch:
         """Memories and computes by name."""
         return {n.name: n for n in self.nodes if isinstance(n, EvaluatedComponent)}
 
+    def path_to(self, compute: str) -> list[EvaluatedComponent | EvaluatedContainer]:
+        """The flattened architecture of ``compute``: nodes above it, other Computes skipped."""
+        path: list[EvaluatedComponent | EvaluatedContainer] = []
+        for node in self.nodes:
+            if node.kind == "Compute":
+                if node.name == compute:
+                    return [*path, node]
+                continue
+            path.append(node)
+        raise SpecError(
+            f"no Compute named '{compute}' in the architecture.",
+            allowed=", ".join(n.name for n in self.nodes if n.kind == "Compute"),
+        )
+
 
 def evaluate_arch(
     arch: Arch,
@@ -206,11 +220,13 @@ def evaluate_arch(
         ctx = _Context(scope, facts, memory_names, ("arch", "nodes", index), node, require_costs)
         try:
             spatial = [_spatial(s, ctx, i) for i, s in enumerate(node.spatial)]
-            fanout *= math.prod(s.fanout for s in spatial)
+            own_fanout = fanout * math.prod(s.fanout for s in spatial)
+            if not isinstance(node, Compute):
+                fanout = own_fanout  # a Compute is a side branch, not a parent of later nodes
             if isinstance(node, Container):
                 nodes.append(EvaluatedContainer(node.name, spatial))
                 continue
-            evaluated = _component(node, ctx, shared_extra, spatial, fanout)
+            evaluated = _component(node, ctx, shared_extra, spatial, own_fanout)
         except SpecError as err:
             raise err.with_location(loc_prefix=ctx.loc) from None
         scope[node.name] = NodeView(evaluated.__dict__)

@@ -135,6 +135,28 @@ class Mapping(Nested):
 
     title: str | None = None
 
+    def render(self, bounds: dict[str, int] | None = None, spec: Any = None) -> str:
+        """The loop nest as indented text, one node per line (see :mod:`.mapping_render`).
+
+        ``bounds`` (rank variable -> size) or ``spec`` (its workload's bounds) add each
+        loop's range and trip count.
+        """
+        from accelforge.frontend.mapping_render import render_text
+
+        return render_text(self, bounds=bounds, spec=spec)
+
+    def _repr_html_(self) -> str:
+        """The loop nest as HTML, for Jupyter."""
+        from accelforge.frontend.mapping_render import render_html
+
+        return render_html(self)
+
+    def to_yaml(self) -> str:
+        """This mapping as a ``mapping:`` YAML section that loads back to an equal mapping."""
+        from accelforge.frontend.mapping_yaml import mapping_to_yaml
+
+        return mapping_to_yaml(self)
+
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
         """Drop user ``!Reservation`` nodes with a warning, then build the chain."""

@@ -1,0 +1,219 @@
+"""Access counting for one Einsum path (MODEL.md §3-§5): reads and writes per holder.
+
+Counts are in values; :mod:`accelforge.model.actions` converts them to actions. Each tensor is
+counted in its own view of the path (§1.5): its holders, every loop and the Compute, with
+spatial loops placed just above the first node they replicate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from accelforge.errors import InvalidMappingError
+from accelforge.frontend.iteration_space import Affine, parse_affine
+from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
+
+__all__ = ["TensorInfo", "TensorTransfers", "count_tensor", "tensor_view", "tile_size"]
+
+RELEVANT, PARTIAL, IRRELEVANT = "relevant", "partial", "irrelevant"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """What the counting rules need to know about one tensor of one Einsum."""
+
+    name: str
+    projection: tuple[Affine, ...]
+    is_output: bool
+
+    @classmethod
+    def build(cls, name: str, projection: Mapping[str, str], is_output: bool) -> TensorInfo:
+        """From an access's projection strings."""
+        return cls(name, tuple(parse_affine(e) for e in projection.values()), is_output)
+
+    def relevance(self, variable: str) -> str:
+        """``relevant`` (a lone index), ``partial`` (inside a compound index) or ``irrelevant``."""
+        found = IRRELEVANT
+        for expr in self.projection:
+            if variable in expr.variables:
+                if expr.coefs == ((variable, 1),) and expr.const == 0:
+                    return RELEVANT
+                found = PARTIAL
+        return found
+
+
+def tile_size(info: TensorInfo, shape: Mapping[str, float]) -> float:
+    """Values of ``info``'s tile for the given shapes: Π over ranks of Σ|c|(S - 1) + 1."""
+    size = 1.0
+    for expr in info.projection:
+        size *= sum(abs(c) * (shape[v] - 1) for v, c in expr.coefs) + 1
+    return size
+
+
+def tensor_view(
+    path: EinsumPath, info: TensorInfo, level: Mapping[str, int]
+) -> list[Hold | Loop | Compute]:
+    """The path as tensor ``info`` sees it: its holders, all loops and the Compute.
+
+    A spatial loop replicates its component and everything below it, so it must sit below
+    every holder of the tensor above that component and above every holder at or below it;
+    where the written order disagrees, the loop is moved the shortest way (MODEL.md §1.5).
+    """
+    view: list[Hold | Loop | Compute] = [
+        n
+        for n in path.nodes
+        if (isinstance(n, Hold) and n.tensor == info.name) or not isinstance(n, Hold)
+    ]
+    for loop in [n for n in view if isinstance(n, Loop) and n.spatial]:
+        home = level[loop.component or ""]
+        at = view.index(loop)
+        above = [i for i, n in enumerate(view[:at]) if _replicated(n, home, level)]
+        below = [
+            i
+            for i, n in enumerate(view)
+            if i > at and isinstance(n, Hold) and level[n.component] < home
+        ]
+        if above:
+            view.pop(at)
+            view.insert(above[0], loop)
+        elif below:
+            view.insert(below[-1] + 1, loop)
+            view.pop(at)
+    _check_no_swap(path, view, info)
+    return view
+
+
+def _replicated(node: Hold | Loop | Compute, home: int, level: Mapping[str, int]) -> bool:
+    """Whether a spatial loop at arch level ``home`` replicates this holder or Compute."""
+    if isinstance(node, Compute):
+        return True
+    return isinstance(node, Hold) and level[node.component] >= home
+
+
+def _check_no_swap(path: EinsumPath, view: list, info: TensorInfo) -> None:
+    original = {id(n): i for i, n in enumerate(path.nodes)}
+    placed = {id(n): i for i, n in enumerate(view)}
+    loops = [n for n in path.nodes if isinstance(n, Loop)]
+    for a in loops:
+        if not a.spatial or info.relevance(a.rank_variable) == IRRELEVANT:
+            continue
+        for b in loops:
+            if b.spatial or b.rank_variable != a.rank_variable:
+                continue
+            if (original[id(a)] < original[id(b)]) != (placed[id(a)] < placed[id(b)]):
+                raise InvalidMappingError(
+                    f"the spatial loop over {a.rank_variable} on {a.component} would move past "
+                    f"a temporal loop over the same rank variable for tensor {info.name} in "
+                    f"Einsum {path.einsum}; place the spatial loop directly above the storage "
+                    "node it replicates."
+                )
+
+
+@dataclass
+class TensorTransfers:
+    """Reads and writes (values) at each holder of one tensor, by holder index in the view."""
+
+    holders: list[Hold]
+    reads: list[float]
+    writes: list[float]
+
+
+def count_tensor(
+    view: list[Hold | Loop | Compute],
+    info: TensorInfo,
+    bounds: Mapping[str, int],
+    skip_initial_output_write: Mapping[str, bool],
+    may_reuse: Mapping[tuple[str, str], bool],
+    unit_level: int | None = None,
+    level: Mapping[str, int] | None = None,
+) -> TensorTransfers:
+    """Apply the core rule of MODEL.md §4 to one tensor view.
+
+    ``may_reuse[(component, dimension)]`` says whether the tensor may be multicast / reduced on
+    that fanout dimension. With ``unit_level``, spatial loops replicating components at or
+    above that arch level count 1 (per-instance counts for latency, §9.1).
+    """
+    o = 1.0 if info.is_output else 0.0
+    holders = [n for n in view if isinstance(n, Hold)]
+    reads = [0.0] * len(holders)
+    writes = [0.0] * len(holders)
+    shape = {v: float(b) for v, b in bounds.items()}
+    a_prod = b_prod = a_hat = b_hat = 1.0
+    spatial_open: list[Loop] = []  # spatial loops with no holder of the tensor below them yet
+    vown: list[float] = []
+    kown: list[float] = []
+    holder_index = -1
+    for node in view:
+        if isinstance(node, Loop):
+            factor = _factor(node, info)
+            if node.spatial and unit_level is not None and level is not None:
+                if level[node.component or ""] <= unit_level:
+                    factor = 1.0
+            relevant = info.relevance(node.rank_variable) == RELEVANT
+            a_prod *= factor
+            b_prod *= factor
+            if node.spatial or relevant:
+                a_hat *= factor
+                b_hat *= factor
+            if node.spatial:
+                spatial_open.append(node)
+            shape[node.rank_variable] = node.tile
+            continue
+        is_compute = isinstance(node, Compute)
+        u = 1.0 if is_compute else tile_size(info, shape)
+        multicast = _multicast_product(spatial_open, info, may_reuse, unit_level, level)
+        b_x, b_hat_x = b_prod / multicast, b_hat / multicast
+        s_x = float(skip_initial_output_write[node.component])
+        vpar, own = u * b_x, u * a_prod
+        kpar, kown_x = o * s_x * u * b_hat_x, o * s_x * u * a_hat
+        if holder_index >= 0:
+            parent = holders[holder_index]
+            s_p = float(skip_initial_output_write[parent.component])
+            not_backing = 1.0 if holder_index > 0 else 0.0
+            reads[holder_index] += vpar - s_p * kpar + o * not_backing * vown[holder_index]
+            writes[holder_index] += not_backing * (vown[holder_index] - kown[holder_index])
+            writes[holder_index] += o * vpar
+        if is_compute:
+            break
+        holder_index += 1
+        vown.append(own)
+        kown.append(kown_x)
+        spatial_open = []
+    return TensorTransfers(holders, reads, writes)
+
+
+def _factor(loop: Loop, info: TensorInfo) -> float:
+    """Exact factor for relevant tensors, padded iteration count for irrelevant ones (§7)."""
+    return loop.factor if info.relevance(loop.rank_variable) != IRRELEVANT else loop.padded
+
+
+def _multicast_product(
+    loops: list[Loop],
+    info: TensorInfo,
+    may_reuse: Mapping[tuple[str, str], bool],
+    unit_level: int | None,
+    level: Mapping[str, int] | None,
+) -> float:
+    """Product of the factors of the loops that multicast / reduce to the next holder."""
+    product = 1.0
+    for loop in loops:
+        if info.relevance(loop.rank_variable) != IRRELEVANT:
+            continue
+        if not may_reuse.get((loop.component or "", loop.dimension or ""), True):
+            continue
+        factor = loop.padded
+        if (
+            unit_level is not None
+            and level is not None
+            and level[loop.component or ""] <= unit_level
+        ):
+            factor = 1.0
+        product *= factor
+    return product
+
+
+def compute_count(path: EinsumPath, *, temporal_only: bool = False) -> float:
+    """Number of computes (all loop factors), or per-instance steps (temporal factors only)."""
+    return math.prod(loop.factor for loop in path.loops if not (temporal_only and loop.spatial))

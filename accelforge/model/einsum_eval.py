@@ -1,0 +1,261 @@
+"""Evaluate one Einsum's path: action counts, spatial usage, reservations, latency (MODEL.md §4-§9)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accelforge.errors import ExpressionError, InvalidMappingError
+from accelforge.frontend._expressions import ExpressionNamespace, evaluate_expression
+from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
+from accelforge.frontend.evaluate_workload import EinsumFacts
+from accelforge.model.access import TensorInfo, compute_count, count_tensor, tensor_view
+from accelforge.model.occupancy import Reservation, reservations
+from accelforge.model.paths import EinsumPath, Hold
+
+__all__ = ["ActionRow", "EinsumResult", "evaluate_einsum"]
+
+
+@dataclass(frozen=True)
+class ActionRow:
+    """Actions of one (component, tensor, action) in one Einsum; ``tensor`` is None for compute."""
+
+    einsum: str
+    component: str
+    tensor: str | None
+    action: str
+    count: float
+    energy: float
+
+
+@dataclass
+class EinsumResult:
+    """Everything the model reports for one Einsum."""
+
+    einsum: str
+    compute: str
+    actions: list[ActionRow] = field(default_factory=list)
+    component_latency: dict[str, float] = field(default_factory=dict)
+    spatial_used: dict[tuple[str, str], float] = field(default_factory=dict)
+    spatial_usage: dict[tuple[str, str], float] = field(default_factory=dict)
+    reservations: list[Reservation] = field(default_factory=list)
+
+    @property
+    def latency(self) -> float:
+        """Max over components (perfect overlap inside an Einsum, §9.4)."""
+        return max(self.component_latency.values(), default=0.0)
+
+    @property
+    def dynamic_energy(self) -> float:
+        """Sum of action energies."""
+        return math.fsum(r.energy for r in self.actions)
+
+
+class ActionView(ExpressionNamespace):
+    """An action as ``total_latency`` expressions see it."""
+
+    def __init__(self, name: str, n_calls: float, throughput: float, energy: float) -> None:
+        self.name = name
+        self.n_calls = n_calls
+        self.throughput = throughput
+        self.energy = energy
+
+
+class ActionList(ExpressionNamespace):
+    """The ``actions`` of a component: iterable, and indexable by action name."""
+
+    def __init__(self, actions: list[ActionView]) -> None:
+        self._actions = actions
+
+    def __iter__(self) -> Any:
+        return iter(self._actions)
+
+    def __len__(self) -> int:
+        return len(self._actions)
+
+    def __getitem__(self, key: str | int) -> ActionView:
+        if isinstance(key, int):
+            return self._actions[key]
+        for action in self._actions:
+            if action.name == key:
+                return action
+        raise KeyError(key)
+
+
+def evaluate_einsum(
+    path: EinsumPath,
+    facts: EinsumFacts,
+    arch: EvaluatedArch,
+    variables: Mapping[str, Any],
+) -> EinsumResult:
+    """Counts, usage, reservations and latency of one Einsum's path."""
+    compute = path.compute
+    flat = arch.path_to(compute.component)
+    level = {node.name: i for i, node in enumerate(flat)}
+    components = {n.name: n for n in flat if isinstance(n, EvaluatedComponent)}
+    _check_structure(path, facts, level, components, flat)
+    result = EinsumResult(path.einsum, compute.component)
+    infos = {
+        a.name: TensorInfo.build(a.name, a.projection, a.output)
+        for a in facts.einsum.tensor_accesses
+    }
+    skip = {name: c.skip_initial_output_write for name, c in components.items()}
+    totals: dict[tuple[str, str, str], float] = {}
+    per_unit: dict[tuple[str, str], float] = {}
+    bounds = facts.rank_variable_bounds
+    for tensor, info in infos.items():
+        view = tensor_view(path, info, level)
+        reuse = _may_reuse(flat, tensor)
+        counted = count_tensor(view, info, bounds, skip, reuse)
+        for i, hold in enumerate(counted.holders):
+            unit = count_tensor(view, info, bounds, skip, reuse, level[hold.component], level)
+            comp = components[hold.component]
+            for action, total, one in (
+                ("read", counted.reads[i], unit.reads[i]),
+                ("write", counted.writes[i], unit.writes[i]),
+            ):
+                scale = _actions_per_value(comp, action, tensor, facts)
+                key = (hold.component, tensor, action)
+                totals[key] = totals.get(key, 0.0) + total * scale
+                per_unit[(hold.component, action)] = (
+                    per_unit.get((hold.component, action), 0.0) + one * scale
+                )
+    for (component, tensor, action), count in totals.items():
+        comp = components[component]
+        energy = count * comp.actions[action].energy if count else 0.0
+        result.actions.append(ActionRow(path.einsum, component, tensor, action, count, energy))
+    mac = components[compute.component]
+    computes = 0.0 if facts.einsum.is_copy_operation else compute_count(path)
+    steps = 0.0 if facts.einsum.is_copy_operation else compute_count(path, temporal_only=True)
+    compute_action = next(iter(mac.actions))
+    count = computes * mac.actions_scale
+    result.actions.append(
+        ActionRow(
+            path.einsum,
+            mac.name,
+            None,
+            compute_action,
+            count,
+            count * mac.actions[compute_action].energy if count else 0.0,
+        )
+    )
+    per_unit[(mac.name, compute_action)] = steps * mac.actions_scale
+    _spatial_usage(path, flat, result)
+    result.reservations = reservations(
+        path, infos, bounds, lambda memory, t: _bits_per_value(components[memory], t, facts), 1.0
+    )
+    for name, comp in components.items():
+        if any(key[0] == name for key in per_unit):
+            result.component_latency[name] = _component_latency(comp, per_unit, variables)
+    return result
+
+
+def _check_structure(
+    path: EinsumPath,
+    facts: EinsumFacts,
+    level: Mapping[str, int],
+    components: Mapping[str, EvaluatedComponent],
+    flat: list,
+) -> None:
+    for node in path.nodes:
+        if isinstance(node, Hold):
+            if node.component not in level:
+                raise InvalidMappingError(
+                    f"!Storage of {node.tensor} in '{node.component}', which is not on the "
+                    f"architecture path of Einsum {path.einsum}.",
+                    allowed=", ".join(n.name for n in flat if n.kind == "Memory"),
+                )
+            if components.get(node.component) is None or components[node.component].kind != (
+                "Memory"
+            ):
+                raise InvalidMappingError(f"!Storage on '{node.component}', which is not a Memory.")
+    held = {n.tensor for n in path.nodes if isinstance(n, Hold)}
+    missing = [t for t in facts.einsum.tensor_names if t not in held]
+    if missing:
+        raise InvalidMappingError(
+            f"tensor(s) {missing} of Einsum {path.einsum} are held in no memory; add a !Storage "
+            "node for each."
+        )
+    for loop in path.loops:
+        if loop.spatial:
+            node = next((n for n in flat if n.name == loop.component), None)
+            if node is None or loop.dimension not in [s.name for s in node.spatial]:
+                raise InvalidMappingError(
+                    f"the spatial loop over {loop.rank_variable} names fanout dimension "
+                    f"'{loop.dimension}' of '{loop.component}', which does not exist on the "
+                    f"architecture path of Einsum {path.einsum}."
+                )
+
+
+def _may_reuse(flat: list, tensor: str) -> dict[tuple[str, str], bool]:
+    return {(node.name, s.name): tensor in s.may_reuse for node in flat for s in node.spatial}
+
+
+def _bits_per_value(comp: EvaluatedComponent, tensor: str, facts: EinsumFacts) -> float:
+    return comp.bits_per_value.get(tensor, facts.bits_per_value[tensor])
+
+
+def _actions_per_value(
+    comp: EvaluatedComponent, action: str, tensor: str, facts: EinsumFacts
+) -> float:
+    """Actions per value moved (MODEL.md §6), including ``actions_scale``."""
+    act = comp.actions[action]
+    values = act.values_per_action.get(tensor) or comp.values_per_action.get(tensor)
+    if values:
+        scale = 1.0 / values
+    else:
+        scale = _bits_per_value(comp, tensor, facts) / (act.bits_per_action or 1)
+    return scale * comp.actions_scale
+
+
+def _spatial_usage(path: EinsumPath, flat: list, result: EinsumResult) -> None:
+    for node in flat:
+        for dim in node.spatial:
+            used = math.prod(
+                loop.factor
+                for loop in path.loops
+                if loop.spatial and loop.component == node.name and loop.dimension == dim.name
+            )
+            if used > dim.fanout + 1e-9:
+                raise InvalidMappingError(
+                    f"The mapping uses {used:g} instances of {node.name} dimension {dim.name} "
+                    f"but its fanout is {dim.fanout} (Einsum {path.einsum})."
+                )
+            result.spatial_used[(node.name, dim.name)] = used
+            result.spatial_usage[(node.name, dim.name)] = used / dim.fanout * dim.usage_scale
+
+
+def _component_latency(
+    comp: EvaluatedComponent,
+    per_unit: Mapping[tuple[str, str], float],
+    variables: Mapping[str, Any],
+) -> float:
+    views = ActionList(
+        [
+            ActionView(name, per_unit.get((comp.name, name), 0.0), action.throughput, action.energy)
+            for name, action in comp.actions.items()
+        ]
+    )
+    fields = {k: v for k, v in comp.__dict__.items() if k not in ("actions", "spatial")}
+    scope = {
+        **variables,
+        **comp.extra_attributes,
+        **fields,
+        "extra_attributes_for_component_model": _Namespace(comp.extra_attributes),
+        "variables": dict(variables),
+        "actions": views,
+    }
+    try:
+        value = evaluate_expression(comp.total_latency, scope)
+    except ExpressionError as err:
+        raise ExpressionError(
+            f"{err.message.rstrip('.')} (in arch.nodes.{comp.name}.total_latency)."
+        ) from None
+    return float(value)
+
+
+class _Namespace(ExpressionNamespace):
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self.__dict__.update(values)

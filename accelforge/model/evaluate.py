@@ -1,0 +1,141 @@
+"""``evaluate_mapping``: the analytical model for one (fused) mapping of a whole workload."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+from accelforge.errors import InvalidMappingError, SpecError, SpecWarning
+from accelforge.frontend import mapping as m
+from accelforge.frontend.evaluate_arch import EvaluatedArch
+from accelforge.frontend.values import Where, evaluate_number
+from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
+from accelforge.model.occupancy import live_bits
+from accelforge.model.paths import einsum_paths
+from accelforge.model.result import ModelResult
+
+if TYPE_CHECKING:
+    from accelforge.frontend.spec import Spec
+
+__all__ = ["evaluate_mapping"]
+
+
+def evaluate_mapping(
+    spec: Spec, mapping: m.Mapping | None = None, *, allow_partial: bool = False
+) -> ModelResult:
+    """Evaluate a mapping (default: ``spec.mapping``) and return its :class:`ModelResult`.
+
+    Raises
+    ------
+    InvalidMappingError
+        The mapping breaks a structural rule, a fanout, or a memory's capacity (per Einsum
+        or jointly across fused Einsums).
+    """
+    mapping = mapping if mapping is not None else spec.mapping
+    if not mapping.nodes:
+        raise SpecError("the spec has no mapping: add a 'mapping:' section or pass one.")
+    workload = spec.evaluate_workload()
+    tiles = _tile_values(mapping, workload.variables)
+    simple = _simple_variables(spec)
+    paths = einsum_paths(
+        mapping,
+        {n: f.einsum.tensor_names for n, f in workload.einsums.items()},
+        {n: f.rank_variable_bounds for n, f in workload.einsums.items()},
+        tiles,
+        simple,
+    )
+    missing = [e for e in workload.einsums if e not in paths]
+    if missing and not allow_partial:
+        raise InvalidMappingError(
+            f"the mapping has no Compute for Einsum(s) {missing}; map every Einsum, or pass "
+            "allow_partial=True to evaluate the others."
+        )
+    if missing:
+        warnings.warn(
+            SpecWarning(f"Einsum(s) {missing} are not mapped; evaluated without them."),
+            stacklevel=2,
+        )
+    order = [e for e in workload.einsums if e in paths]
+    archs: dict[str, EvaluatedArch] = {e: spec.evaluate(e, workload=workload) for e in order}
+    results: dict[str, EinsumResult] = {}
+    for einsum in order:
+        results[einsum] = evaluate_einsum(
+            paths[einsum], workload.einsums[einsum], archs[einsum], workload.variables
+        )
+        _check_einsum_capacity(results[einsum], archs[einsum])
+    peaks = _joint_usage(order, paths, results, archs)
+    return ModelResult.build(spec, workload, order, results, archs, peaks)
+
+
+def _tile_values(mapping: m.Mapping, variables: dict[str, Any]) -> dict[int, float]:
+    values: dict[int, float] = {}
+    for loc, node in m.iter_nodes(mapping):
+        if isinstance(node, m.Temporal):
+            where = Where("mapping", ("mapping", *loc)).child("tile_shape")
+            if node.tile_shape is None:
+                raise InvalidMappingError(
+                    f"{where}: the loop over {node.rank_variable} has no tile_shape.", loc=where.loc
+                )
+            values[id(node)] = float(
+                evaluate_number(node.tile_shape, variables, where, integer=True)
+            )
+    return values
+
+
+def _simple_variables(spec: Spec) -> set[str]:
+    """Rank variables that never appear inside a compound index expression (§7)."""
+    compound: set[str] = set()
+    every: set[str] = set()
+    for einsum in spec.workload.einsums:
+        for access in einsum.tensor_accesses:
+            every |= access.rank_variables
+            direct = set(access.directly_indexing.values())
+            compound |= access.rank_variables - direct
+    return every - compound
+
+
+def _check_einsum_capacity(result: EinsumResult, arch: EvaluatedArch) -> None:
+    used: dict[str, float] = {}
+    for r in result.reservations:
+        used[r.memory] = used.get(r.memory, 0.0) + r.bits
+    for memory, bits in used.items():
+        size = arch.components[memory].size
+        if size is not None and bits > size:
+            parts = ", ".join(
+                f"{r.tensor} {r.bits:g}" for r in result.reservations if r.memory == memory
+            )
+            raise InvalidMappingError(
+                f"The mapping uses {bits:g} bits of {memory} but its size is only {size:g} bits "
+                f"(Einsum {result.einsum}: {parts}). Use a smaller tile shape for loops below "
+                f"the storage nodes of {memory}."
+            )
+
+
+def _joint_usage(
+    order: list[str],
+    paths: dict,
+    results: dict[str, EinsumResult],
+    archs: dict[str, EvaluatedArch],
+) -> dict[str, float]:
+    """Peak bits per memory across the fused Einsums; raises when a memory overflows."""
+    by_einsum = {e: results[e].reservations for e in order}
+    memories = sorted({r.memory for items in by_einsum.values() for r in items})
+    peaks: dict[str, float] = {}
+    for memory in memories:
+        peak, worst = 0.0, order[0]
+        for einsum in order:
+            live = live_bits(einsum, paths, by_einsum, memory, order)
+            bits = math.fsum(r.bits for r in live.values())
+            if bits > peak:
+                peak, worst = bits, einsum
+        size = archs[worst].components[memory].size
+        if size is not None and peak > size:
+            others = [e for e in order if e != worst]
+            raise InvalidMappingError(
+                f"The fused Einsums need {peak:g} bits of {memory} while Einsum {worst} runs "
+                f"(with {', '.join(others)} sharing loops or live tensors), but its size is only "
+                f"{size:g} bits."
+            )
+        peaks[memory] = peak
+    return peaks

@@ -1,0 +1,144 @@
+"""Occupancy: reservations, where they sit (lowering), per-Einsum and fused usage (MODEL.md §8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from accelforge.model.access import IRRELEVANT, PARTIAL, TensorInfo, tile_size
+from accelforge.model.paths import Compute, EinsumPath, Hold, Loop, shared_loop_count
+
+__all__ = ["Reservation", "live_bits", "reservations"]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Space one holder takes in its memory, per instance."""
+
+    key: tuple
+    """Identity: a fused tensor's backing reservation is the same on every path."""
+    einsum: str
+    memory: str
+    tensor: str
+    bits: float
+    depth: int
+    """Loops above the reservation; -1 for persistent reservations (held for the whole run)."""
+
+
+def reservations(
+    path: EinsumPath,
+    infos: Mapping[str, TensorInfo],
+    bounds: Mapping[str, int],
+    bits_per_value: Callable[[str, str], float],
+    n_instances: float,
+) -> list[Reservation]:
+    """The reservations of one path, each lowered as far as MODEL.md §8.2 allows."""
+    out: list[Reservation] = []
+    shape = {v: float(b) for v, b in bounds.items()}
+    depth = 0
+    pending: list[Hold] = []
+    backed: set[str] = set()
+
+    def settle(holds: list[Hold]) -> None:
+        for hold in holds:
+            bits = tile_size(infos[hold.tensor], shape) * bits_per_value(
+                hold.component, hold.tensor
+            )
+            out.append(
+                Reservation(
+                    ("holder", hold.node_id, hold.tensor),
+                    path.einsum,
+                    hold.component,
+                    hold.tensor,
+                    bits,
+                    depth,
+                )
+            )
+
+    for node in path.nodes:
+        if isinstance(node, Hold):
+            settle(pending)
+            pending = []
+            if node.tensor in backed:
+                pending.append(node)
+                continue
+            backed.add(node.tensor)
+            bits = tile_size(infos[node.tensor], shape) * bits_per_value(
+                node.component, node.tensor
+            )
+            if node.persistent:
+                out.append(
+                    Reservation(
+                        ("backing", node.component, node.tensor),
+                        path.einsum,
+                        node.component,
+                        node.tensor,
+                        bits * n_instances,
+                        -1,
+                    )
+                )
+            else:
+                out.append(
+                    Reservation(
+                        ("backing", node.component, node.tensor),
+                        path.einsum,
+                        node.component,
+                        node.tensor,
+                        bits,
+                        depth,
+                    )
+                )
+        elif isinstance(node, Loop):
+            stays = [h for h in pending if not _passes(h, node, infos)]
+            below = [h for h in stays if _stops_below(h, node, infos)]
+            settle([h for h in stays if h not in below])
+            pending = [h for h in pending if h not in stays]
+            shape[node.rank_variable] = node.tile
+            depth += 1
+            settle(below)
+        elif isinstance(node, Compute):
+            settle(pending)
+            pending = []
+    return out
+
+
+def _passes(hold: Hold, loop: Loop, infos: Mapping[str, TensorInfo]) -> bool:
+    if loop.spatial:
+        return loop.component == hold.component
+    return infos[hold.tensor].relevance(loop.rank_variable) not in (IRRELEVANT, PARTIAL)
+
+
+def _stops_below(hold: Hold, loop: Loop, infos: Mapping[str, TensorInfo]) -> bool:
+    return not loop.spatial and infos[hold.tensor].relevance(loop.rank_variable) == PARTIAL
+
+
+def live_bits(
+    einsum: str,
+    paths: Mapping[str, EinsumPath],
+    by_einsum: Mapping[str, list[Reservation]],
+    memory: str,
+    order: list[str],
+) -> dict[tuple, Reservation]:
+    """Reservations in ``memory`` live while ``einsum`` runs (MODEL.md §8.4), by key."""
+    live: dict[tuple, Reservation] = {}
+    position = {name: i for i, name in enumerate(order)}
+    me = position[einsum]
+    users: dict[tuple, list[int]] = {}
+    for other, items in by_einsum.items():
+        for r in items:
+            users.setdefault(r.key, []).append(position[other])
+    for other, items in by_einsum.items():
+        shared = shared_loop_count(paths[einsum], paths[other]) if other != einsum else None
+        for r in items:
+            if r.memory != memory:
+                continue
+            spans = users[r.key]
+            keep = (
+                other == einsum
+                or r.depth < 0
+                or (shared is not None and r.depth < shared)
+                or (r.key[0] == "backing" and min(spans) < me < max(spans))
+            )
+            if keep and (r.key not in live or r.bits > live[r.key].bits):
+                live[r.key] = r
+    return live
