@@ -1,4 +1,4 @@
-"""Evaluate one Einsum's path: action counts, spatial usage, reservations, latency (MODEL.md §4-§9)."""
+"""One Einsum's path: action counts, spatial usage, reservations, latency (MODEL.md §4-§9)."""
 
 from __future__ import annotations
 
