@@ -231,7 +231,7 @@ def _loop_text(node: Temporal, outer: dict[str, Any], body: dict[str, Any]) -> s
     if count is not None:
         unit = "instance" if spatial else "iteration"
         text += f" ({count} {unit}{'s' if count != 1 else ''})"
-    if var in body or tile is not None:
+    if var in outer:  # ranges are shown only below a known bound
         body[var] = tile if is_int else None
     return text
 

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from accelforge.errors import ExpressionError, InvalidMappingError
 from accelforge.frontend._expressions import ExpressionNamespace, evaluate_expression
 from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
@@ -15,7 +17,14 @@ from accelforge.model.access import TensorInfo, compute_count, count_tensor, ten
 from accelforge.model.occupancy import Reservation, reservations
 from accelforge.model.paths import EinsumPath, Hold
 
-__all__ = ["ActionRow", "EinsumResult", "evaluate_einsum"]
+__all__ = [
+    "ActionRow",
+    "EinsumResult",
+    "check_structure",
+    "einsum_quantities",
+    "elementwise_max",
+    "evaluate_einsum",
+]
 
 
 @dataclass(frozen=True)
@@ -26,8 +35,8 @@ class ActionRow:
     component: str
     tensor: str | None
     action: str
-    count: float
-    energy: float
+    count: Any
+    energy: Any
 
 
 @dataclass
@@ -43,14 +52,16 @@ class EinsumResult:
     reservations: list[Reservation] = field(default_factory=list)
 
     @property
-    def latency(self) -> float:
+    def latency(self) -> Any:
         """Max over components (perfect overlap inside an Einsum, §9.4)."""
-        return max(self.component_latency.values(), default=0.0)
+        if not self.component_latency:
+            return 0.0
+        return elementwise_max(self.component_latency.values())
 
     @property
-    def dynamic_energy(self) -> float:
+    def dynamic_energy(self) -> Any:
         """Sum of action energies."""
-        return math.fsum(r.energy for r in self.actions)
+        return sum(r.energy for r in self.actions)
 
 
 class ActionView(ExpressionNamespace):
@@ -90,12 +101,43 @@ def evaluate_einsum(
     arch: EvaluatedArch,
     variables: Mapping[str, Any],
 ) -> EinsumResult:
-    """Counts, usage, reservations and latency of one Einsum's path."""
+    """Counts, usage, reservations and latency of one Einsum's path (scalar tiles).
+
+    Raises
+    ------
+    InvalidMappingError
+        A structural fault, or more instances of a fanout dimension used than it has.
+    """
+    flat = arch.path_to(path.compute.component)
+    check_structure(path, facts, flat)
+    result = einsum_quantities(path, facts, arch, variables)
+    for (component, dim), used in result.spatial_used.items():
+        fanout = next(
+            s.fanout for n in flat if n.name == component for s in n.spatial if s.name == dim
+        )
+        if used > fanout + 1e-9:
+            raise InvalidMappingError(
+                f"The mapping uses {used:g} instances of {component} dimension {dim} "
+                f"but its fanout is {fanout} (Einsum {path.einsum})."
+            )
+    return result
+
+
+def einsum_quantities(
+    path: EinsumPath,
+    facts: EinsumFacts,
+    arch: EvaluatedArch,
+    variables: Mapping[str, Any],
+) -> EinsumResult:
+    """The model's formulas for one path; loop factors may be floats or numpy arrays.
+
+    Nothing here depends on the values being scalars: the same code evaluates one mapping
+    or a whole array of tile-shape candidates of one template at once.
+    """
     compute = path.compute
     flat = arch.path_to(compute.component)
     level = {node.name: i for i, node in enumerate(flat)}
     components = {n.name: n for n in flat if isinstance(n, EvaluatedComponent)}
-    _check_structure(path, facts, level, components, flat)
     result = EinsumResult(path.einsum, compute.component)
     infos = {
         a.name: TensorInfo.build(a.name, a.projection, a.output)
@@ -123,8 +165,7 @@ def evaluate_einsum(
                     per_unit.get((hold.component, action), 0.0) + one * scale
                 )
     for (component, tensor, action), count in totals.items():
-        comp = components[component]
-        energy = count * comp.actions[action].energy if count else 0.0
+        energy = count * components[component].actions[action].energy
         result.actions.append(ActionRow(path.einsum, component, tensor, action, count, energy))
     mac = components[compute.component]
     computes = 0.0 if facts.einsum.is_copy_operation else compute_count(path)
@@ -138,7 +179,7 @@ def evaluate_einsum(
             None,
             compute_action,
             count,
-            count * mac.actions[compute_action].energy if count else 0.0,
+            count * mac.actions[compute_action].energy,
         )
     )
     per_unit[(mac.name, compute_action)] = steps * mac.actions_scale
@@ -152,13 +193,10 @@ def evaluate_einsum(
     return result
 
 
-def _check_structure(
-    path: EinsumPath,
-    facts: EinsumFacts,
-    level: Mapping[str, int],
-    components: Mapping[str, EvaluatedComponent],
-    flat: list,
-) -> None:
+def check_structure(path: EinsumPath, facts: EinsumFacts, flat: list) -> None:
+    """Structural rules that do not depend on tile shapes (SPEC_FORMAT §7.3 item 5)."""
+    level = {node.name: i for i, node in enumerate(flat)}
+    components = {n.name: n for n in flat if isinstance(n, EvaluatedComponent)}
     for node in path.nodes:
         if isinstance(node, Hold):
             if node.component not in level:
@@ -218,11 +256,6 @@ def _spatial_usage(path: EinsumPath, flat: list, result: EinsumResult) -> None:
                 for loop in path.loops
                 if loop.spatial and loop.component == node.name and loop.dimension == dim.name
             )
-            if used > dim.fanout + 1e-9:
-                raise InvalidMappingError(
-                    f"The mapping uses {used:g} instances of {node.name} dimension {dim.name} "
-                    f"but its fanout is {dim.fanout} (Einsum {path.einsum})."
-                )
             result.spatial_used[(node.name, dim.name)] = used
             result.spatial_usage[(node.name, dim.name)] = used / dim.fanout * dim.usage_scale
 
@@ -248,12 +281,33 @@ def _component_latency(
         "actions": views,
     }
     try:
-        value = evaluate_expression(comp.total_latency, scope)
+        value = evaluate_expression(comp.total_latency, scope, functions=ELEMENTWISE)
     except ExpressionError as err:
         raise ExpressionError(
             f"{err.message.rstrip('.')} (in arch.nodes.{comp.name}.total_latency)."
         ) from None
-    return float(value)
+    return value if isinstance(value, np.ndarray) else float(value)
+
+
+def elementwise_max(*args: Any) -> Any:
+    """``max`` that also works on numpy arrays (element by element)."""
+    values = list(args[0]) if len(args) == 1 else list(args)
+    out = values[0]
+    for value in values[1:]:
+        out = np.maximum(out, value)
+    return out
+
+
+def elementwise_min(*args: Any) -> Any:
+    """``min`` that also works on numpy arrays (element by element)."""
+    values = list(args[0]) if len(args) == 1 else list(args)
+    out = values[0]
+    for value in values[1:]:
+        out = np.minimum(out, value)
+    return out
+
+
+ELEMENTWISE = {"max": elementwise_max, "min": elementwise_min}
 
 
 class _Namespace(ExpressionNamespace):

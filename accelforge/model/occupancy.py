@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 from accelforge.model.access import IRRELEVANT, PARTIAL, TensorInfo, tile_size
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop, shared_loop_count
@@ -20,7 +23,7 @@ class Reservation:
     einsum: str
     memory: str
     tensor: str
-    bits: float
+    bits: Any
     depth: int
     """Loops above the reservation; -1 for persistent reservations (held for the whole run)."""
 
@@ -139,6 +142,9 @@ def live_bits(
                 or (shared is not None and r.depth < shared)
                 or (r.key[0] == "backing" and min(spans) < me < max(spans))
             )
-            if keep and (r.key not in live or r.bits > live[r.key].bits):
-                live[r.key] = r
+            if keep:
+                known = live.get(r.key)
+                live[r.key] = (
+                    r if known is None else replace(r, bits=np.maximum(known.bits, r.bits))
+                )
     return live

@@ -9,15 +9,27 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
 
 from accelforge.errors import InvalidMappingError, SpecWarning
 from accelforge.frontend import mapping as m
 
-__all__ = ["Compute", "EinsumPath", "Hold", "Loop", "einsum_paths", "shared_loop_count"]
+__all__ = [
+    "Compute",
+    "EinsumPath",
+    "Hold",
+    "Loop",
+    "assign_factors",
+    "einsum_paths",
+    "shared_loop_count",
+]
 
 
-@dataclass
+@dataclass(eq=False)
 class Hold:
     """Tensor ``tensor`` stored in ``component`` (one tensor of a storage node)."""
 
@@ -28,7 +40,7 @@ class Hold:
     """Identity of the mapping node it came from (shared nodes appear on several paths)."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Loop:
     """A temporal or spatial loop with its factors.
 
@@ -37,13 +49,14 @@ class Loop:
     """
 
     rank_variable: str
-    tile: float
+    tile: Any
+    """Tile shape: a float, or an array of candidate tile shapes (vectorised evaluation)."""
     spatial: bool = False
     component: str | None = None
     dimension: str | None = None
     node_id: int = 0
-    factor: float = 1.0
-    padded: float = 1.0
+    factor: Any = 1.0
+    padded: Any = 1.0
 
 
 @dataclass
@@ -156,41 +169,66 @@ def einsum_paths(
     return paths
 
 
+def assign_factors(path: EinsumPath, bounds: Mapping[str, int], simple: set[str]) -> Any:
+    """Set ``factor`` and ``padded`` on every loop; tiles may be floats or numpy arrays.
+
+    Returns the validity (a bool, or a boolean array): every tile is between 1 and its
+    enclosing tile, and every rank variable with bound > 1 ends with a tile of 1.
+    """
+    shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+    seen: set[str] = set()
+    valid: Any = True
+    for loop in path.loops:
+        var = loop.rank_variable
+        outer = shape[var]
+        valid = valid & (loop.tile >= 1) & (loop.tile <= outer)
+        loop.factor = outer / loop.tile
+        first_simple = var not in seen and var in simple
+        loop.padded = _ceil(loop.factor) if first_simple else loop.factor
+        seen.add(var)
+        shape[var] = loop.tile
+    for var, bound in bounds.items():
+        if bound > 1:
+            valid = valid & (shape[var] == 1)
+    return valid
+
+
+def _ceil(value: Any) -> Any:
+    return np.ceil(value) if isinstance(value, np.ndarray) else float(math.ceil(value))
+
+
 def _set_factors(path: EinsumPath, bounds: dict[str, int], simple: set[str]) -> None:
-    shape: dict[str, float] = {v: float(b) for v, b in bounds.items()}
+    """Scalar tiles: assign factors, then explain any invalid loop and warn on fractions."""
+    for loop in path.loops:
+        if loop.rank_variable not in bounds:
+            raise InvalidMappingError(
+                f"the mapping loops over '{loop.rank_variable}', which is not a rank variable "
+                f"of Einsum {path.einsum}.",
+                allowed=", ".join(sorted(bounds)),
+            )
+    valid = assign_factors(path, bounds, simple)
+    outer: dict[str, float] = {v: float(b) for v, b in bounds.items()}
     seen: set[str] = set()
     for loop in path.loops:
         var = loop.rank_variable
-        if var not in shape:
-            raise InvalidMappingError(
-                f"the mapping loops over '{var}', which is not a rank variable of Einsum "
-                f"{path.einsum}.",
-                allowed=", ".join(sorted(shape)),
-            )
-        outer = shape[var]
-        if loop.tile <= 0 or loop.tile > outer:
+        if loop.tile < 1 or loop.tile > outer[var]:
             raise InvalidMappingError(
                 f"loop over {var} in Einsum {path.einsum} has tile shape {loop.tile:g}; it must "
-                f"be between 1 and the enclosing tile {outer:g}."
+                f"be between 1 and the enclosing tile {outer[var]:g}."
             )
-        loop.factor = outer / loop.tile
-        loop.padded = loop.factor
-        if not loop.factor.is_integer():
-            if var not in seen and var in simple:
-                loop.padded = float(math.ceil(loop.factor))
-            else:
-                warnings.warn(
-                    SpecWarning(
-                        f"loop over {var} (tile {loop.tile:g}) does not divide the enclosing "
-                        f"tile {outer:g} in Einsum {path.einsum}; the fractional factor "
-                        f"{loop.factor:.6g} is used."
-                    ),
-                    stacklevel=3,
-                )
+        if not float(loop.factor).is_integer() and not (var not in seen and var in simple):
+            warnings.warn(
+                SpecWarning(
+                    f"loop over {var} (tile {loop.tile:g}) does not divide the enclosing "
+                    f"tile {outer[var]:g} in Einsum {path.einsum}; the fractional factor "
+                    f"{loop.factor:.6g} is used."
+                ),
+                stacklevel=3,
+            )
         seen.add(var)
-        shape[var] = loop.tile
-    missing = sorted(v for v, b in bounds.items() if b > 1 and shape[v] != 1)
-    if missing:
+        outer[var] = loop.tile
+    if not valid:
+        missing = sorted(v for v, b in bounds.items() if b > 1 and outer[v] != 1)
         raise InvalidMappingError(
             f"Missing loop with tile shape 1 for rank variables {{{', '.join(missing)}}} in "
             f"Einsum {path.einsum}."

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
     from accelforge.model.einsum_eval import EinsumResult
 
-__all__ = ["ModelResult"]
+__all__ = ["ModelResult", "leak_energy"]
 
 BREAKDOWN_COLUMNS = ["einsum", "component", "tensor", "action", "count", "energy"]
 
@@ -265,14 +266,19 @@ def _usage_by_tensor(result: EinsumResult) -> Sequence[tuple[str, str, float]]:
     return [(memory, tensor, bits) for (memory, tensor), bits in totals.items()]
 
 
-def _gate(component: EvaluatedComponent, arch: EvaluatedArch, result: EinsumResult) -> float:
+def leak_energy(component: EvaluatedComponent, arch: EvaluatedArch, result: EinsumResult) -> Any:
+    """Leak of one component during one Einsum (MODEL.md §10.2, §10.3; floats or arrays)."""
+    return component.total_leak_power * result.latency * _gate(component, arch, result)
+
+
+def _gate(component: EvaluatedComponent, arch: EvaluatedArch, result: EinsumResult) -> Any:
     """Power-gating factor: Π over gateable dimensions at or above the component (§10.3)."""
-    factor = 1.0
+    factor: Any = 1.0
     for node in arch.nodes:
         for dim in node.spatial:
             if dim.power_gateable:
                 used = result.spatial_used.get((node.name, dim.name), 1.0)
-                factor *= min(1.0, used * dim.usage_scale / dim.fanout)
+                factor = factor * np.minimum(1.0, used * dim.usage_scale / dim.fanout)
         if node is component:
             break
     return factor
