@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from accelforge.errors import InvalidMappingError
 from accelforge.frontend.iteration_space import Affine, parse_affine
@@ -116,8 +119,8 @@ class TensorTransfers:
     """Reads and writes (values) at each holder of one tensor, by holder index in the view."""
 
     holders: list[Hold]
-    reads: list[float]
-    writes: list[float]
+    reads: list[Any]
+    writes: list[Any]
 
 
 def count_tensor(
@@ -135,28 +138,24 @@ def count_tensor(
     that fanout dimension. With ``unit_level``, spatial loops replicating components at or
     above that arch level count 1 (per-instance counts for latency, §9.1).
     """
-    o = 1.0 if info.is_output else 0.0
+    output = info.is_output
     holders = [n for n in view if isinstance(n, Hold)]
-    reads = [0.0] * len(holders)
-    writes = [0.0] * len(holders)
-    shape = {v: float(b) for v, b in bounds.items()}
-    a_prod = b_prod = a_hat = b_hat = 1.0
+    reads: list[Any] = [0.0] * len(holders)
+    writes: list[Any] = [0.0] * len(holders)
+    shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+    a_all, a_hat = _Product(), _Product()  # A_X and Â_X of MODEL.md §4 (B_X divides A_X)
     spatial_open: list[Loop] = []  # spatial loops with no holder of the tensor below them yet
-    vown: list[float] = []
-    kown: list[float] = []
-    holder_index = -1
+    vown: list[Any] = []
+    kown: list[Any] = []
     for node in view:
         if isinstance(node, Loop):
             factor = _factor(node, info)
             if node.spatial and unit_level is not None and level is not None:
                 if level[node.component or ""] <= unit_level:
                     factor = 1.0
-            relevant = info.relevance(node.rank_variable) == RELEVANT
-            a_prod *= factor
-            b_prod *= factor
-            if node.spatial or relevant:
-                a_hat *= factor
-                b_hat *= factor
+            a_all.multiply(factor)
+            if node.spatial or info.relevance(node.rank_variable) == RELEVANT:
+                a_hat.multiply(factor)
             if node.spatial:
                 spatial_open.append(node)
             shape[node.rank_variable] = node.tile
@@ -164,24 +163,49 @@ def count_tensor(
         is_compute = isinstance(node, Compute)
         u = 1.0 if is_compute else tile_size(info, shape)
         multicast = _multicast_product(spatial_open, info, may_reuse, unit_level, level)
-        b_x, b_hat_x = b_prod / multicast, b_hat / multicast
-        s_x = float(skip_initial_output_write[node.component])
-        vpar, own = u * b_x, u * a_prod
-        kpar, kown_x = o * s_x * u * b_hat_x, o * s_x * u * a_hat
-        if holder_index >= 0:
-            parent = holders[holder_index]
-            s_p = float(skip_initial_output_write[parent.component])
-            not_backing = 1.0 if holder_index > 0 else 0.0
-            reads[holder_index] += vpar - s_p * kpar + o * not_backing * vown[holder_index]
-            writes[holder_index] += not_backing * (vown[holder_index] - kown[holder_index])
-            writes[holder_index] += o * vpar
+        vpar = a_all.value(u / multicast)
+        if holders and node is not holders[0]:
+            parent = holders.index(node) - 1 if not is_compute else len(holders) - 1
+            reads[parent] = reads[parent] + vpar
+            if output:
+                s_x = float(skip_initial_output_write[node.component])
+                s_p = float(skip_initial_output_write[holders[parent].component])
+                if s_x and s_p:
+                    reads[parent] = reads[parent] - a_hat.value(s_x * s_p * u / multicast)
+                if parent > 0:
+                    reads[parent] = reads[parent] + vown[parent]
+                writes[parent] = writes[parent] + vpar
+            if parent > 0:
+                writes[parent] = writes[parent] + vown[parent] - kown[parent]
         if is_compute:
             break
-        holder_index += 1
-        vown.append(own)
-        kown.append(kown_x)
+        vown.append(a_all.value(u))
+        s_x = float(skip_initial_output_write[node.component])
+        kown.append(a_hat.value(s_x * u) if output and s_x else 0.0)
         spatial_open = []
     return TensorTransfers(holders, reads, writes)
+
+
+class _Product:
+    """A running product that keeps scalar and array factors apart, so that a product of
+    many scalars and a few arrays costs only the array multiplications."""
+
+    __slots__ = ("array", "scalar")
+
+    def __init__(self) -> None:
+        self.scalar: float = 1.0
+        self.array: np.ndarray | None = None
+
+    def multiply(self, factor: Any) -> None:
+        if isinstance(factor, np.ndarray):
+            self.array = factor if self.array is None else self.array * factor
+        else:
+            self.scalar *= factor
+
+    def value(self, times: Any = 1.0) -> Any:
+        """The product multiplied by ``times``."""
+        scaled = times * self.scalar
+        return scaled if self.array is None else self.array * scaled
 
 
 def _factor(loop: Loop, info: TensorInfo) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from accelforge.frontend import mapping as m
 from accelforge.model.einsum_eval import check_structure, einsum_quantities
 from accelforge.model.evaluate import _simple_variables, _tile_values
-from accelforge.model.occupancy import live_bits
+from accelforge.model.occupancy import joint_usage
 from accelforge.model.paths import assign_factors, einsum_paths
 from accelforge.model.result import leak_energy
 
@@ -38,6 +38,8 @@ class BatchResult:
     actions: dict[tuple[str, str, str | None, str], np.ndarray] = field(default_factory=dict)
     """(einsum, component, tensor, action) -> action counts."""
     peak_bits: dict[str, np.ndarray] = field(default_factory=dict)
+    peak_fraction: dict[str, np.ndarray] = field(default_factory=dict)
+    """Peak fraction of each memory's size (0 for ``inf`` sizes)."""
 
 
 def loop_nodes(mapping: m.Mapping) -> list[m.Temporal]:
@@ -99,13 +101,15 @@ def evaluate_batch(spec: Spec, mapping: m.Mapping, tiles: Sequence[Any]) -> Batc
             out.actions[(einsum, a.component, a.tensor, a.action)] = np.broadcast_to(
                 a.count * repeat, (n,)
             )
-    by_einsum = {e: results[e].reservations for e in order}
-    for memory in sorted({r.memory for items in by_einsum.values() for r in items}):
-        peak = np.zeros(n)
-        for einsum in order:
-            live = live_bits(einsum, paths, by_einsum, memory, order)
-            peak = np.maximum(peak, sum((r.bits for r in live.values()), np.zeros(n)))
-        out.peak_bits[memory] = peak
-        valid &= peak <= archs[order[0]].components[memory].size
+    usage = joint_usage(
+        order,
+        paths,
+        {e: results[e].reservations for e in order},
+        lambda einsum, memory: archs[einsum].components[memory].size,
+    )
+    for memory, joint in usage.items():
+        out.peak_bits[memory] = np.broadcast_to(joint.bits, (n,))
+        out.peak_fraction[memory] = np.broadcast_to(joint.fraction, (n,))
+        valid &= joint.fits
     out.valid = valid
     return out

@@ -152,7 +152,15 @@ def einsum_quantities(
         reuse = _may_reuse(flat, tensor)
         counted = count_tensor(view, info, bounds, skip, reuse)
         for i, hold in enumerate(counted.holders):
-            unit = count_tensor(view, info, bounds, skip, reuse, level[hold.component], level)
+            replicated = any(
+                loop.spatial and level[loop.component or ""] <= level[hold.component]
+                for loop in path.loops
+            )
+            unit = (
+                count_tensor(view, info, bounds, skip, reuse, level[hold.component], level)
+                if replicated
+                else counted
+            )
             comp = components[hold.component]
             for action, total, one in (
                 ("read", counted.reads[i], unit.reads[i]),

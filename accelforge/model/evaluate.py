@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from accelforge.frontend import mapping as m
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.values import Where, evaluate_number
 from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
-from accelforge.model.occupancy import live_bits
+from accelforge.model.occupancy import joint_usage
 from accelforge.model.paths import einsum_paths
 from accelforge.model.result import ModelResult
 
@@ -118,24 +117,20 @@ def _joint_usage(
     results: dict[str, EinsumResult],
     archs: dict[str, EvaluatedArch],
 ) -> dict[str, float]:
-    """Peak bits per memory across the fused Einsums; raises when a memory overflows."""
-    by_einsum = {e: results[e].reservations for e in order}
-    memories = sorted({r.memory for items in by_einsum.values() for r in items})
-    peaks: dict[str, float] = {}
-    for memory in memories:
-        peak, worst = 0.0, order[0]
-        for einsum in order:
-            live = live_bits(einsum, paths, by_einsum, memory, order)
-            bits = math.fsum(r.bits for r in live.values())
-            if bits > peak:
-                peak, worst = bits, einsum
-        size = archs[worst].components[memory].size
-        if size is not None and peak > size:
-            others = [e for e in order if e != worst]
+    """Peak fraction of each memory across the fused Einsums; raises when one overflows."""
+    usage = joint_usage(
+        order,
+        paths,
+        {e: results[e].reservations for e in order},
+        lambda einsum, memory: archs[einsum].components[memory].size,
+    )
+    for memory, joint in usage.items():
+        if not joint.fits:
+            size = archs[joint.worst].components[memory].size
+            others = [e for e in order if e != joint.worst]
             raise InvalidMappingError(
-                f"The fused Einsums need {peak:g} bits of {memory} while Einsum {worst} runs "
-                f"(with {', '.join(others)} sharing loops or live tensors), but its size is only "
-                f"{size:g} bits."
+                f"The fused Einsums need {joint.bits:g} bits of {memory} while Einsum "
+                f"{joint.worst} runs (with {', '.join(others)} sharing loops or live tensors), "
+                f"but its size is only {size:g} bits."
             )
-        peaks[memory] = peak
-    return peaks
+    return {memory: float(joint.fraction) for memory, joint in usage.items()}

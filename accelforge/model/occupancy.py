@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -11,7 +12,7 @@ import numpy as np
 from accelforge.model.access import IRRELEVANT, PARTIAL, TensorInfo, tile_size
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop, shared_loop_count
 
-__all__ = ["Reservation", "live_bits", "reservations"]
+__all__ = ["JointUsage", "Reservation", "joint_usage", "live_bits", "reservations"]
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,47 @@ def live_bits(
                     r if known is None else replace(r, bits=np.maximum(known.bits, r.bits))
                 )
     return live
+
+
+@dataclass
+class JointUsage:
+    """One memory across the fused Einsums: peak bits, peak fraction of size, whether it fits.
+
+    Values are floats for one mapping or arrays for a batch of candidates. The size may
+    differ per Einsum (it is an expression), so the fraction is the max of live / size.
+    """
+
+    bits: Any
+    fraction: Any
+    fits: Any
+    worst: str
+    """The Einsum with the highest fraction (the first one, for arrays)."""
+
+
+def joint_usage(
+    order: list[str],
+    paths: Mapping[str, EinsumPath],
+    by_einsum: Mapping[str, list[Reservation]],
+    size_of: Callable[[str, str], float],
+) -> dict[str, JointUsage]:
+    """Peak usage of every memory while each Einsum runs (MODEL.md §8.4)."""
+    memories = sorted({r.memory for items in by_einsum.values() for r in items})
+    out: dict[str, JointUsage] = {}
+    for memory in memories:
+        usage = JointUsage(bits=0.0, fraction=0.0, fits=True, worst=order[0])
+        for einsum in order:
+            live = live_bits(einsum, paths, by_einsum, memory, order)
+            bits = sum((r.bits for r in live.values()), 0.0)
+            size = size_of(einsum, memory)
+            fraction = 0.0 * bits if math.isinf(size) else bits / size if size else bits * math.inf
+            if (
+                np.ndim(fraction) == 0
+                and np.ndim(usage.fraction) == 0
+                and fraction > usage.fraction
+            ):
+                usage.worst = einsum
+            usage.bits = np.maximum(usage.bits, bits)
+            usage.fraction = np.maximum(usage.fraction, np.nan_to_num(fraction, nan=0.0))
+            usage.fits = usage.fits & (bits <= size)
+        out[memory] = usage
+    return out

@@ -109,7 +109,6 @@ class ModelResult:
                 spatial_rows.append(
                     {"einsum": einsum, "component": component, "dimension": dim, "fraction": usage}
                 )
-        sizes = {m: archs[order[0]].components[m].size for m in peaks}
         return cls(
             metrics=spec.model.metrics,
             einsums=list(order),
@@ -120,7 +119,7 @@ class ModelResult:
             spatial_usage=pd.DataFrame(
                 spatial_rows, columns=["einsum", "component", "dimension", "fraction"]
             ),
-            peak_usage={m: _fraction(b, sizes[m]) for m, b in peaks.items()},
+            peak_usage=dict(peaks),
         )
 
     def energy(
