@@ -88,5 +88,6 @@ def main() -> None:
         f"(min {min(rates) / 1e6:.2f}, max {max(rates) / 1e6:.2f})"
     )
 
+
 if __name__ == "__main__":
     main()

@@ -9,6 +9,7 @@ from accelforge.errors import InvalidMappingError, SpecError, SpecWarning
 from accelforge.frontend import mapping as m
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.values import Where, evaluate_number
+from accelforge.model.constraints import check_placement, constraint_violations
 from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
 from accelforge.model.occupancy import joint_usage
 from accelforge.model.paths import einsum_paths
@@ -58,11 +59,22 @@ def evaluate_mapping(
     order = [e for e in workload.einsums if e in paths]
     archs: dict[str, EvaluatedArch] = {e: spec.evaluate(e, workload=workload) for e in order}
     results: dict[str, EinsumResult] = {}
+    notes: list[str] = []
     for einsum in order:
-        results[einsum] = evaluate_einsum(
-            paths[einsum], workload.einsums[einsum], archs[einsum], workload.variables
-        )
+        path, facts = paths[einsum], workload.einsums[einsum]
+        flat = archs[einsum].path_to(path.compute.component)
+        results[einsum] = evaluate_einsum(path, facts, archs[einsum], workload.variables)
+        notes += check_placement(path, facts, flat)
+        notes += constraint_violations(path, facts, flat, results[einsum].spatial_usage)
         _check_einsum_capacity(results[einsum], archs[einsum])
+    if notes:
+        warnings.warn(
+            SpecWarning(
+                "the mapping breaks constraints the mapper enforces (it is evaluated anyway): "
+                + "; ".join(notes)
+            ),
+            stacklevel=2,
+        )
     peaks = _joint_usage(order, paths, results, archs)
     return ModelResult.build(spec, workload, order, results, archs, peaks)
 
