@@ -5,7 +5,7 @@ metrics and FFM knobs, and explore the results. Shipped examples live in
 ``accelforge.examples``.
 """
 
-from accelforge import examples
+from accelforge import examples, mapper, model
 from accelforge.errors import (
     AccelForgeError,
     ExpressionError,
@@ -29,6 +29,8 @@ __all__ = [
     "SpecError",
     "SpecWarning",
     "examples",
+    "mapper",
+    "model",
 ]
 
 __version__ = "0.1.0"

@@ -206,11 +206,9 @@ class ModelResult:
             row[f"usage {name}"] = value
         if Metrics.ACTIONS in self.metrics:
             for r in self.breakdown[self._dynamic].itertuples():
-                row[
-                    f"actions {r.einsum} {r.component} {r.tensor or ''} {r.action}".replace(
-                        "  ", " "
-                    )
-                ] = r.count
+                tensor = r.tensor if isinstance(r.tensor, str) else None
+                parts = ("actions", r.einsum, r.component, tensor, r.action)
+                row[" ".join(p for p in parts if p)] = r.count
         if Metrics.DETAILED_MEMORY_USAGE in self.metrics:
             for r in self.memory_usage.itertuples():
                 row[f"usage {r.einsum} {r.memory} {r.tensor}"] = r.fraction

@@ -7,7 +7,6 @@ workloads written here, so the numbers can be derived by hand.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
