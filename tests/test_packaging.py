@@ -113,3 +113,10 @@ def test_module_size_limit() -> None:
         if (n := len(p.read_text().splitlines())) > 700
     }
     assert too_big == {}
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    command = next(line for line in readme.splitlines() if "pytest" in line and "pip" in line)
+    assert command.strip() in ci.splitlines()

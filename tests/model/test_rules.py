@@ -393,3 +393,20 @@ mapping:
     with pytest.warns(SpecWarning, match="X_in in DRAM sits below X in GlobalBuffer"):
         result = evaluate_mapping(spec, allow_partial=True)
     assert result.einsums == ["X"]
+
+
+def test_mapping_built_in_python(tmp_path: Path) -> None:
+    # The E0 mapping written as objects instead of YAML gives the same 2752 energy.
+    from accelforge.frontend.mapping import Compute, Mapping, Storage, Temporal
+
+    mapping = Mapping(
+        nodes=[
+            Storage(tensors=["A", "B", "Z"], component="MainMemory"),
+            Storage(tensors=["A", "B", "Z"], component="GlobalBuffer"),
+            *[Temporal(rank_variable=v, tile_shape=1) for v in ("m", "n", "k")],
+            Compute(einsum="Z", component="MAC"),
+        ]
+    )
+    spec = _spec(tmp_path, MATMUL)
+    assert evaluate_mapping(spec, mapping).energy() == 2752
+    assert "for m, tile 1" in mapping.render()
