@@ -36,6 +36,11 @@ class TensorInfo:
         """From an access's projection strings."""
         return cls(name, tuple(parse_affine(e) for e in projection.values()), is_output)
 
+    @property
+    def projection_variables(self) -> set[str]:
+        """Every rank variable that appears in the projection."""
+        return set().union(*(e.variables for e in self.projection)) if self.projection else set()
+
     def relevance(self, variable: str) -> str:
         """``relevant`` (a lone index), ``partial`` (inside a compound index) or ``irrelevant``."""
         found = IRRELEVANT

@@ -1,0 +1,323 @@
+"""Pmapping templates of one Einsum (MAPPER.md §3): placements, storage orders, loops.
+
+A template fixes everything but tile shapes: which memories hold which tensors, the order of
+the storage nodes, and one loop per allowed rank variable in each gap between them. It is an
+:class:`~accelforge.model.paths.EinsumPath` whose loop tiles are filled in by the tile search.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
+from accelforge.frontend.evaluate_workload import EinsumFacts
+from accelforge.frontend.mapper.ffm import FFM
+from accelforge.frontend.sets import TensorSet
+from accelforge.frontend.values import Where, evaluate_set
+from accelforge.model.access import RELEVANT, TensorInfo
+from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
+
+__all__ = ["Template", "TemplateStats", "make_templates", "placements"]
+
+
+@dataclass
+class Template:
+    """One pmapping template: a path whose loops still need tile shapes."""
+
+    einsum: str
+    compute: str
+    ordinal: int
+    path: EinsumPath
+
+    @property
+    def id(self) -> str:
+        """Stable id: Einsum, compute unit, ordinal."""
+        return f"{self.einsum}/{self.compute}/{self.ordinal}"
+
+
+@dataclass
+class TemplateStats:
+    """Counts reported for one (Einsum, compute unit)."""
+
+    placements: int = 0
+    dropped_placements: int = 0
+    templates: int = 0
+    capped: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _memories(flat: list) -> list[EvaluatedComponent]:
+    return [n for n in flat if isinstance(n, EvaluatedComponent) and n.kind == "Memory"
+            and n.enabled]
+
+
+def _resolve(value: Any, scope: Mapping[str, Any], where: str) -> TensorSet:
+    if isinstance(value, str):
+        return evaluate_set(value, scope, Where(where))
+    return value
+
+
+def placements(flat: list, facts: EinsumFacts) -> Iterator[dict[str, frozenset[str]]]:
+    """Every dataplacement (memory -> tensors kept) allowed by keep / may_keep / back (§3.1)."""
+    memories = _memories(flat)
+    everything = facts.symbols["All"]
+
+    def walk(i: int, chosen: dict[str, frozenset[str]]) -> Iterator[dict[str, frozenset[str]]]:
+        if i == len(memories):
+            yield dict(chosen)
+            return
+        memory = memories[i]
+        above: set[str] = set().union(*chosen.values()) if chosen else set()
+        scope = {**facts.symbols, "Above": everything._new(above)}
+        scope.update({name: everything._new(tensors) for name, tensors in chosen.items()})
+        where = f"arch.nodes.{memory.name}.tensors"
+        keep = _resolve(memory.tensors.keep, scope, f"{where}.keep")
+        back = memory.tensors.back
+        may_keep = _resolve(memory.tensors.may_keep, scope, f"{where}.may_keep")
+        if back.names & above:
+            return
+        must = keep.names | back.names
+        optional = may_keep.names - must
+        if facts.einsum.is_copy_operation:
+            optional -= above
+        for size in range(len(optional) + 1):
+            for subset in itertools.combinations(sorted(optional), size):
+                chosen[memory.name] = frozenset(must | set(subset))
+                yield from walk(i + 1, chosen)
+                del chosen[memory.name]
+
+    yield from walk(0, {})
+
+
+@dataclass(frozen=True)
+class _Node:
+    memory: str
+    tensor: str
+    level: int
+    backing: bool
+    persistent: bool
+    required: bool
+
+
+def _orders(nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str],
+            flat: list) -> Iterator[list[_Node]]:
+    """Storage orders obeying §3.2 rules 1-5 and 7, built with early pruning."""
+    outermost = min(n.level for n in nodes)
+    first = sorted((n for n in nodes if n.level == outermost or n.persistent),
+                   key=lambda n: (n.tensor, n.level))
+    rest = [n for n in nodes if n not in first]
+    forced = {m.name: m.tensors.force_memory_hierarchy_order for m in _memories(flat)}
+    fanout = {n.name: getattr(n, "cumulative_fanout", 1) for n in flat}
+
+    def may_follow(placed: list[_Node], node: _Node, remaining: list[_Node]) -> bool:
+        for other in remaining:
+            if other is node:
+                continue
+            # other will sit below node: check node may be above other
+            if other.tensor == node.tensor and other.level < node.level:
+                return False
+            if other.level < node.level and (
+                other.backing and other.tensor in fusable
+                or (ffm.force_memory_hierarchy_order and forced[node.memory]
+                    and forced[other.memory] and not other.persistent and not node.persistent)
+            ):
+                return False
+        if placed:
+            last = placed[-1]
+            if (last.tensor == node.tensor and fanout[last.memory] == fanout[node.memory]
+                    and not last.required and not last.backing):
+                return False
+        return True
+
+    def build(placed: list[_Node], remaining: list[_Node]) -> Iterator[list[_Node]]:
+        if not remaining:
+            yield list(placed)
+            return
+        for node in remaining:
+            if may_follow(placed, node, remaining):
+                rest_nodes = [n for n in remaining if n is not node]
+                yield from build([*placed, node], rest_nodes)
+
+    for order in build(list(first), rest):
+        if _order_options_ok(order, flat, facts, ffm):
+            yield order
+
+
+def _order_options_ok(order: list[_Node], flat: list, facts: EinsumFacts, ffm: FFM) -> bool:
+    for memory in _memories(flat):
+        mine = [n for n in order if n.memory == memory.name]
+        options = [[set(s) if not isinstance(s, str) else set() for s in option]
+                   for option in memory.tensors.tensor_order_options]
+        if not options and ffm.prioritize_reuse_of_unfused_tensors:
+            above = {n.tensor for n in order if n.level < memory_level(flat, memory.name)}
+            options = [[above, set(facts.einsum.tensor_names) - above]]
+        if options and not any(_satisfies(mine, option) for option in options):
+            return False
+    return True
+
+
+def memory_level(flat: list, name: str) -> int:
+    """Index of ``name`` in the flattened architecture."""
+    return next(i for i, n in enumerate(flat) if n.name == name)
+
+
+def _satisfies(nodes: list[_Node], option: list[set[str]]) -> bool:
+    rank = {t: i for i, group in enumerate(option) for t in group}
+    ranks = [rank[n.tensor] for n in nodes if n.tensor in rank]
+    return ranks == sorted(ranks)
+
+
+def _gap_variables(order: list[_Node], index: int, infos: Mapping[str, TensorInfo],
+                   variables: list[str], fusable: set[str], ffm: FFM,
+                   fused_depth: int) -> list[str]:
+    """Rank variables that get a loop in the gap after ``order[index]`` (§3.3 rules 1-6)."""
+    placed = {n.tensor for n in order[: index + 1]}
+    unplaced = [t for t in infos if t not in placed]
+    allowed = []
+    for var in variables:
+        if any(infos[t].relevance(var) != RELEVANT for t in unplaced):
+            continue
+        if ffm.max_fused_loops == 0 and any(t in fusable for t in unplaced):
+            continue
+        below = order[index]
+        if not below.backing and infos[below.tensor].relevance(var) == RELEVANT:
+            continue
+        if index + 1 < len(order) and index + 1 > fused_depth:
+            above = order[index + 1]
+            earlier_partial = any(infos[n.tensor].relevance(var) == "partial"
+                                  for n in order[: index + 1])
+            if infos[above.tensor].relevance(var) != RELEVANT and not earlier_partial:
+                continue
+        allowed.append(var)
+    return allowed
+
+
+def make_templates(arch: EvaluatedArch, compute: str, facts: EinsumFacts, ffm: FFM,
+                   fusable: set[str]) -> tuple[list[Template], TemplateStats]:
+    """Every template of one Einsum on one compute unit, in a deterministic order."""
+    flat = arch.path_to(compute)
+    stats = TemplateStats()
+    if not arch.components[compute].enabled:
+        stats.notes.append(f"{compute} is disabled for Einsum {facts.name}")
+        return [], stats
+    infos = {a.name: TensorInfo.build(a.name, a.projection, a.output)
+             for a in facts.einsum.tensor_accesses}
+    variables = sorted(v for v, b in facts.rank_variable_bounds.items() if b > 1)
+    level = {n.name: i for i, n in enumerate(flat)}
+    templates: list[Template] = []
+    seen: set[tuple] = set()
+    for placement in placements(flat, facts):
+        stats.placements += 1
+        held = set().union(*placement.values()) if placement else set()
+        if set(infos) - held:
+            stats.dropped_placements += 1
+            continue
+        nodes = _placement_nodes(placement, flat, facts, level)
+        for order in _orders(nodes, facts, ffm, fusable, flat):
+            path = _template_path(order, infos, variables, fusable, ffm, facts, compute, flat)
+            key = _dedupe_key(path)
+            if key in seen:
+                continue
+            seen.add(key)
+            if len(templates) >= ffm.max_pmapping_templates_per_einsum:
+                stats.capped = True
+                break
+            templates.append(Template(facts.name, compute, len(templates), path))
+        if stats.capped:
+            break
+    stats.templates = len(templates)
+    return templates, stats
+
+
+def _placement_nodes(placement: Mapping[str, frozenset[str]], flat: list, facts: EinsumFacts,
+                     level: Mapping[str, int]) -> list[_Node]:
+    nodes = []
+    backed: set[str] = set()
+    memories = _memories(flat)
+    for memory in memories:
+        required = memory.tensors.back.names
+        keep = memory.tensors.keep
+        if not isinstance(keep, str):
+            required = required | keep.names
+        for tensor in sorted(placement.get(memory.name, ())):
+            nodes.append(_Node(memory.name, tensor, level[memory.name], tensor not in backed,
+                               tensor not in backed and facts.persistent[tensor],
+                               tensor in required))
+            backed.add(tensor)
+    return nodes
+
+
+def _template_path(order: list[_Node], infos: Mapping[str, TensorInfo], variables: list[str],
+                   fusable: set[str], ffm: FFM, facts: EinsumFacts, compute: str,
+                   flat: list) -> EinsumPath:
+    outermost = min(n.level for n in order)
+    group_end = max(i for i, n in enumerate(order) if n.level == outermost or n.persistent)
+    fused_backing = [i for i, n in enumerate(order) if n.backing and n.tensor in fusable]
+    fused_depth = max(fused_backing) if fused_backing else -1
+    spatial = _spatial_slots(order, flat, infos, variables)
+    path = EinsumPath(facts.name)
+    for index, node in enumerate(order):
+        path.nodes.append(Hold(node.tensor, node.memory, node.persistent, len(path.nodes)))
+        if index < group_end:
+            continue
+        for var in _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth):
+            path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
+        for component, dimension, var in spatial.get(index, []):
+            path.nodes.append(Loop(var, 1.0, spatial=True, component=component,
+                                   dimension=dimension, node_id=len(path.nodes)))
+    looped = {n.rank_variable for n in path.nodes if isinstance(n, Loop) and not n.spatial}
+    last_backing = max(i for i, n in enumerate(path.nodes) if isinstance(n, Hold)
+                       and order[[o.tensor for o in order].index(n.tensor)].backing)
+    for var in variables:
+        if var not in looped:
+            last_backing += 1
+            path.nodes.insert(last_backing, Loop(var, 1.0, node_id=len(path.nodes) + 1000))
+    path.nodes.append(Compute(facts.name, compute))
+    path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
+    return path
+
+
+def _spatial_slots(order: list[_Node], flat: list, infos: Mapping[str, TensorInfo],
+                   variables: list[str]) -> dict[int, list[tuple[str, str, str]]]:
+    """Spatial loops by the index of the holder they follow (§3.5)."""
+    slots: dict[int, list[tuple[str, str, str]]] = {}
+    for home, node in enumerate(flat):
+        for dim in node.spatial:
+            if dim.fanout <= 1:
+                continue
+            above = [i for i, n in enumerate(order) if n.level < home]
+            if not above:
+                continue
+            index = max(above)
+            placed = {n.tensor for n in order[: index + 1]}
+            unplaced = [t for t in infos if t not in placed]
+            shared = set().union(*(infos[t].projection_variables for t in dim.reuse
+                                   if t in infos)) if dim.reuse else set()
+            forced_one = set()
+            for names, op, value in dim.loop_bounds:
+                if value == 1 and op.removeprefix("product") in ("==", "<=", "<"):
+                    forced_one |= set(names)
+            for var in variables:
+                if var in shared or var in forced_one:
+                    continue
+                if any(infos[t].relevance(var) != RELEVANT for t in unplaced):
+                    continue
+                slots.setdefault(index, []).append((node.name, dim.name, var))
+    return slots
+
+
+def _dedupe_key(path: EinsumPath) -> tuple:
+    key: list[Any] = []
+    run: set[tuple[str, str]] = set()
+    for node in path.nodes:
+        if isinstance(node, Hold):
+            run.add((node.component, node.tensor))
+            continue
+        if run:
+            key.append(frozenset(run))
+            run = set()
+        key.append(node.rank_variable if isinstance(node, Loop) else "compute")
+    return tuple(key)
