@@ -7,7 +7,6 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import pydantic
 from pydantic import Field
 
 from accelforge.errors import SpecError, SpecWarning, did_you_mean
@@ -21,6 +20,7 @@ from accelforge.frontend.evaluate_workload import (
     warn_about_renames,
 )
 from accelforge.frontend.mapper import Mapper, Metrics
+from accelforge.frontend.mapper.metrics import MetricsField
 from accelforge.frontend.mapping import Mapping as MappingTree
 from accelforge.frontend.mapping import check_references
 from accelforge.frontend.renames import Renames
@@ -45,13 +45,8 @@ class Config(SpecModel):
 class ModelSettings(SpecModel):
     """The ``model`` section: what ``evaluate_mapping`` reports."""
 
-    metrics: Any = None
+    metrics: MetricsField = Field(default_factory=lambda: Metrics(sum(m.value for m in Metrics)))
     """Metrics reported by the model (default: all)."""
-
-    @pydantic.field_validator("metrics", mode="before")
-    @classmethod
-    def _parse_metrics(cls, value: Any) -> Metrics:
-        return Metrics(sum(m.value for m in Metrics)) if value is None else Metrics.parse(value)
 
 
 class Spec(SpecModel):

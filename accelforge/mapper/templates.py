@@ -50,8 +50,9 @@ class TemplateStats:
 
 
 def _memories(flat: list) -> list[EvaluatedComponent]:
-    return [n for n in flat if isinstance(n, EvaluatedComponent) and n.kind == "Memory"
-            and n.enabled]
+    return [
+        n for n in flat if isinstance(n, EvaluatedComponent) and n.kind == "Memory" and n.enabled
+    ]
 
 
 def _resolve(value: Any, scope: Mapping[str, Any], where: str) -> TensorSet:
@@ -102,12 +103,15 @@ class _Node:
     required: bool
 
 
-def _orders(nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str],
-            flat: list) -> Iterator[list[_Node]]:
+def _orders(
+    nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str], flat: list
+) -> Iterator[list[_Node]]:
     """Storage orders obeying §3.2 rules 1-5 and 7, built with early pruning."""
     outermost = min(n.level for n in nodes)
-    first = sorted((n for n in nodes if n.level == outermost or n.persistent),
-                   key=lambda n: (n.tensor, n.level))
+    first = sorted(
+        (n for n in nodes if n.level == outermost or n.persistent),
+        key=lambda n: (n.tensor, n.level),
+    )
     rest = [n for n in nodes if n not in first]
     forced = {m.name: m.tensors.force_memory_hierarchy_order for m in _memories(flat)}
     fanout = {n.name: getattr(n, "cumulative_fanout", 1) for n in flat}
@@ -120,15 +124,25 @@ def _orders(nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str],
             if other.tensor == node.tensor and other.level < node.level:
                 return False
             if other.level < node.level and (
-                other.backing and other.tensor in fusable
-                or (ffm.force_memory_hierarchy_order and forced[node.memory]
-                    and forced[other.memory] and not other.persistent and not node.persistent)
+                other.backing
+                and other.tensor in fusable
+                or (
+                    ffm.force_memory_hierarchy_order
+                    and forced[node.memory]
+                    and forced[other.memory]
+                    and not other.persistent
+                    and not node.persistent
+                )
             ):
                 return False
         if placed:
             last = placed[-1]
-            if (last.tensor == node.tensor and fanout[last.memory] == fanout[node.memory]
-                    and not last.required and not last.backing):
+            if (
+                last.tensor == node.tensor
+                and fanout[last.memory] == fanout[node.memory]
+                and not last.required
+                and not last.backing
+            ):
                 return False
         return True
 
@@ -149,8 +163,10 @@ def _orders(nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str],
 def _order_options_ok(order: list[_Node], flat: list, facts: EinsumFacts, ffm: FFM) -> bool:
     for memory in _memories(flat):
         mine = [n for n in order if n.memory == memory.name]
-        options = [[set(s) if not isinstance(s, str) else set() for s in option]
-                   for option in memory.tensors.tensor_order_options]
+        options = [
+            [set(s) if not isinstance(s, str) else set() for s in option]
+            for option in memory.tensors.tensor_order_options
+        ]
         if not options and ffm.prioritize_reuse_of_unfused_tensors:
             above = {n.tensor for n in order if n.level < memory_level(flat, memory.name)}
             options = [[above, set(facts.einsum.tensor_names) - above]]
@@ -170,9 +186,15 @@ def _satisfies(nodes: list[_Node], option: list[set[str]]) -> bool:
     return ranks == sorted(ranks)
 
 
-def _gap_variables(order: list[_Node], index: int, infos: Mapping[str, TensorInfo],
-                   variables: list[str], fusable: set[str], ffm: FFM,
-                   fused_depth: int) -> list[str]:
+def _gap_variables(
+    order: list[_Node],
+    index: int,
+    infos: Mapping[str, TensorInfo],
+    variables: list[str],
+    fusable: set[str],
+    ffm: FFM,
+    fused_depth: int,
+) -> list[str]:
     """Rank variables that get a loop in the gap after ``order[index]`` (§3.3 rules 1-6)."""
     placed = {n.tensor for n in order[: index + 1]}
     unplaced = [t for t in infos if t not in placed]
@@ -187,24 +209,28 @@ def _gap_variables(order: list[_Node], index: int, infos: Mapping[str, TensorInf
             continue
         if index + 1 < len(order) and index + 1 > fused_depth:
             above = order[index + 1]
-            earlier_partial = any(infos[n.tensor].relevance(var) == "partial"
-                                  for n in order[: index + 1])
+            earlier_partial = any(
+                infos[n.tensor].relevance(var) == "partial" for n in order[: index + 1]
+            )
             if infos[above.tensor].relevance(var) != RELEVANT and not earlier_partial:
                 continue
         allowed.append(var)
     return allowed
 
 
-def make_templates(arch: EvaluatedArch, compute: str, facts: EinsumFacts, ffm: FFM,
-                   fusable: set[str]) -> tuple[list[Template], TemplateStats]:
+def make_templates(
+    arch: EvaluatedArch, compute: str, facts: EinsumFacts, ffm: FFM, fusable: set[str]
+) -> tuple[list[Template], TemplateStats]:
     """Every template of one Einsum on one compute unit, in a deterministic order."""
     flat = arch.path_to(compute)
     stats = TemplateStats()
     if not arch.components[compute].enabled:
         stats.notes.append(f"{compute} is disabled for Einsum {facts.name}")
         return [], stats
-    infos = {a.name: TensorInfo.build(a.name, a.projection, a.output)
-             for a in facts.einsum.tensor_accesses}
+    infos = {
+        a.name: TensorInfo.build(a.name, a.projection, a.output)
+        for a in facts.einsum.tensor_accesses
+    }
     variables = sorted(v for v, b in facts.rank_variable_bounds.items() if b > 1)
     level = {n.name: i for i, n in enumerate(flat)}
     templates: list[Template] = []
@@ -232,8 +258,12 @@ def make_templates(arch: EvaluatedArch, compute: str, facts: EinsumFacts, ffm: F
     return templates, stats
 
 
-def _placement_nodes(placement: Mapping[str, frozenset[str]], flat: list, facts: EinsumFacts,
-                     level: Mapping[str, int]) -> list[_Node]:
+def _placement_nodes(
+    placement: Mapping[str, frozenset[str]],
+    flat: list,
+    facts: EinsumFacts,
+    level: Mapping[str, int],
+) -> list[_Node]:
     nodes = []
     backed: set[str] = set()
     memories = _memories(flat)
@@ -243,16 +273,30 @@ def _placement_nodes(placement: Mapping[str, frozenset[str]], flat: list, facts:
         if not isinstance(keep, str):
             required = required | keep.names
         for tensor in sorted(placement.get(memory.name, ())):
-            nodes.append(_Node(memory.name, tensor, level[memory.name], tensor not in backed,
-                               tensor not in backed and facts.persistent[tensor],
-                               tensor in required))
+            nodes.append(
+                _Node(
+                    memory.name,
+                    tensor,
+                    level[memory.name],
+                    tensor not in backed,
+                    tensor not in backed and facts.persistent[tensor],
+                    tensor in required,
+                )
+            )
             backed.add(tensor)
     return nodes
 
 
-def _template_path(order: list[_Node], infos: Mapping[str, TensorInfo], variables: list[str],
-                   fusable: set[str], ffm: FFM, facts: EinsumFacts, compute: str,
-                   flat: list) -> EinsumPath:
+def _template_path(
+    order: list[_Node],
+    infos: Mapping[str, TensorInfo],
+    variables: list[str],
+    fusable: set[str],
+    ffm: FFM,
+    facts: EinsumFacts,
+    compute: str,
+    flat: list,
+) -> EinsumPath:
     outermost = min(n.level for n in order)
     group_end = max(i for i, n in enumerate(order) if n.level == outermost or n.persistent)
     fused_backing = [i for i, n in enumerate(order) if n.backing and n.tensor in fusable]
@@ -266,11 +310,22 @@ def _template_path(order: list[_Node], infos: Mapping[str, TensorInfo], variable
         for var in _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth):
             path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
         for component, dimension, var in spatial.get(index, []):
-            path.nodes.append(Loop(var, 1.0, spatial=True, component=component,
-                                   dimension=dimension, node_id=len(path.nodes)))
+            path.nodes.append(
+                Loop(
+                    var,
+                    1.0,
+                    spatial=True,
+                    component=component,
+                    dimension=dimension,
+                    node_id=len(path.nodes),
+                )
+            )
     looped = {n.rank_variable for n in path.nodes if isinstance(n, Loop) and not n.spatial}
-    last_backing = max(i for i, n in enumerate(path.nodes) if isinstance(n, Hold)
-                       and order[[o.tensor for o in order].index(n.tensor)].backing)
+    last_backing = max(
+        i
+        for i, n in enumerate(path.nodes)
+        if isinstance(n, Hold) and order[[o.tensor for o in order].index(n.tensor)].backing
+    )
     for var in variables:
         if var not in looped:
             last_backing += 1
@@ -280,8 +335,9 @@ def _template_path(order: list[_Node], infos: Mapping[str, TensorInfo], variable
     return path
 
 
-def _spatial_slots(order: list[_Node], flat: list, infos: Mapping[str, TensorInfo],
-                   variables: list[str]) -> dict[int, list[tuple[str, str, str]]]:
+def _spatial_slots(
+    order: list[_Node], flat: list, infos: Mapping[str, TensorInfo], variables: list[str]
+) -> dict[int, list[tuple[str, str, str]]]:
     """Spatial loops by the index of the holder they follow (§3.5)."""
     slots: dict[int, list[tuple[str, str, str]]] = {}
     for home, node in enumerate(flat):
@@ -294,8 +350,11 @@ def _spatial_slots(order: list[_Node], flat: list, infos: Mapping[str, TensorInf
             index = max(above)
             placed = {n.tensor for n in order[: index + 1]}
             unplaced = [t for t in infos if t not in placed]
-            shared = set().union(*(infos[t].projection_variables for t in dim.reuse
-                                   if t in infos)) if dim.reuse else set()
+            shared = (
+                set().union(*(infos[t].projection_variables for t in dim.reuse if t in infos))
+                if dim.reuse
+                else set()
+            )
             forced_one = set()
             for names, op, value in dim.loop_bounds:
                 if value == 1 and op.removeprefix("product") in ("==", "<=", "<"):

@@ -1,0 +1,93 @@
+"""Turn joined pmappings back into one mapping tree (a :class:`Mapping` that the model reads).
+
+Consecutive Einsums that share their first D loops sit under one chain of those loops; a
+``!Sequential`` splits the chain where they part. Storage nodes above a shared loop are
+written once in the shared chain (every Einsum's path keeps only the tensors it accesses).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accelforge.frontend import mapping as m
+from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
+
+__all__ = ["build_mapping"]
+
+
+def _levels(path: EinsumPath) -> list[list[Any]]:
+    """Nodes of a path split at its loops: level i holds the nodes after loop i-1."""
+    levels: list[list[Any]] = [[]]
+    for node in path.nodes:
+        if isinstance(node, Loop):
+            levels.append([node])
+        else:
+            levels[-1].append(node)
+    return levels
+
+
+def _node(item: Any, tile: float | None = None) -> m._Node:
+    if isinstance(item, Hold):
+        return m.Storage(
+            tensors=[item.tensor], component=item.component, persistent=item.persistent
+        )
+    if isinstance(item, Loop):
+        value = int(round(tile if tile is not None else item.tile))
+        if item.spatial:
+            return m.Spatial(
+                rank_variable=item.rank_variable,
+                tile_shape=value,
+                name=item.dimension or "",
+                component=item.component or "",
+            )
+        return m.Temporal(rank_variable=item.rank_variable, tile_shape=value)
+    if isinstance(item, Compute):
+        return m.Compute(einsum=item.einsum, component=item.component)
+    raise TypeError(item)
+
+
+def build_mapping(paths: list[tuple[EinsumPath, list[float]]], shared: list[int]) -> m.Mapping:
+    """One tree from per-Einsum paths (with their loops' tiles) and shared loop counts.
+
+    ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1.
+    """
+    levels = [_levels(path) for path, _ in paths]
+    tiles = [list(t) for _, t in paths]
+
+    def level_nodes(einsum: int, level: int) -> list[m._Node]:
+        return [
+            _node(item, tiles[einsum][level - 1]) if isinstance(item, Loop) else _node(item)
+            for item in levels[einsum][level]
+        ]
+
+    def private(einsum: int, start: int) -> list[m._Node]:
+        nodes: list[m._Node] = []
+        for level in range(start, len(levels[einsum])):
+            nodes += level_nodes(einsum, level)
+        return nodes
+
+    def segment(first: int, last: int, start: int) -> list[m._Node]:
+        """Nodes for Einsums first..last from level ``start`` on (earlier levels are shared)."""
+        if first == last:
+            return private(first, start)
+        common = min(shared[first:last])
+        nodes: list[m._Node] = []
+        seen: set[tuple[str, str]] = set()
+        for level in range(start, common + 1):
+            if level > 0:
+                nodes.append(_node(levels[first][level][0], tiles[first][level - 1]))
+            for einsum in range(first, last + 1):
+                for item in levels[einsum][level]:
+                    if isinstance(item, Hold) and (item.component, item.tensor) not in seen:
+                        seen.add((item.component, item.tensor))
+                        nodes.append(_node(item))
+        branches = []
+        begin = first
+        for k in range(first, last + 1):
+            if k == last or shared[k] == common:
+                branches.append(m.Nested(nodes=segment(begin, k, common + 1)))
+                begin = k + 1
+        nodes.append(m.Sequential(nodes=branches))
+        return nodes
+
+    return m.Mapping(nodes=segment(0, len(paths) - 1, 0))

@@ -1,0 +1,386 @@
+"""The FFM join (MAPPER.md §5-§7): combine per-Einsum pmappings into Pareto-optimal mappings.
+
+Einsums are joined in workload order. A partial join is grouped by its interface to the rest of
+the workload: for every live tensor where it is backed and under which loops (with their tile
+shapes), and the loops it shares with the next Einsum. Only pmappings with an equal interface
+join. Capacity is tracked exactly with the H / F / P columns of §6.3; after every step a row
+dominated in every objective and every tracked column of its group is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped
+from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
+from accelforge.mapper.tile_search import TemplateRows
+from accelforge.model.paths import Loop
+
+__all__ = ["JoinedRows", "JoinStats", "join"]
+
+
+@dataclass
+class _Partial:
+    key: tuple
+    objectives: np.ndarray
+    H: dict[str, np.ndarray]
+    F: dict[tuple[str, str], np.ndarray]
+    P: dict[str, np.ndarray]
+    pers: dict[str, np.ndarray]
+    choices: list[tuple[np.ndarray, np.ndarray]]
+    """Per joined Einsum: (table index, row index) of every row."""
+
+    @property
+    def n(self) -> int:
+        return len(self.objectives)
+
+    def take(self, rows: np.ndarray) -> _Partial:
+        return _Partial(
+            self.key,
+            self.objectives[rows],
+            {m: v[rows] for m, v in self.H.items()},
+            {k: v[rows] for k, v in self.F.items()},
+            {m: v[rows] for m, v in self.P.items()},
+            {m: v[rows] for m, v in self.pers.items()},
+            [(t[rows], r[rows]) for t, r in self.choices],
+        )
+
+    def columns(self) -> np.ndarray:
+        parts = [self.objectives]
+        for store in (self.H, self.P):
+            parts += [store[m] for m in sorted(store)]
+        parts += [self.F[k][:, None] for k in sorted(self.F)]
+        parts += [self.pers[m][:, None] for m in sorted(self.pers)]
+        return np.column_stack(parts)
+
+
+@dataclass
+class JoinStats:
+    """What one join step did (for events and reports)."""
+
+    einsum: str
+    group_pairs: int = 0
+    candidate_pairs: int = 0
+    rows_in: int = 0
+    rows_out: int = 0
+    capacity_drops: int = 0
+
+
+@dataclass
+class JoinedRows:
+    """The final Pareto-optimal full mappings."""
+
+    objectives: list[str]
+    values: np.ndarray
+    peak_bits: dict[str, np.ndarray]
+    shared_loops: list[np.ndarray]
+    """Per consecutive Einsum pair: the number of loops they share, per row."""
+    choices: list[tuple[np.ndarray, np.ndarray]]
+    steps: list[JoinStats] = field(default_factory=list)
+
+
+def _interface(table: TemplateRows, tiles: np.ndarray, loops: list[Loop], depth: int) -> tuple:
+    return tuple(
+        (lp.rank_variable, lp.spatial, lp.component, lp.dimension, float(tile))
+        for lp, tile in zip(loops[:depth], tiles[:depth], strict=True)
+    )
+
+
+@dataclass
+class _RightGroup:
+    table_index: int
+    table: TemplateRows
+    rows: np.ndarray
+    loops_key: tuple
+    backing: dict[str, tuple[str, bool, int]]
+    d_left: int
+    d_right: int
+
+
+def _right_groups(
+    tables: list[TemplateRows], previous: set[str], following: set[str]
+) -> list[_RightGroup]:
+    out = []
+    for index, table in enumerate(tables):
+        if table.n == 0:
+            continue
+        backing = backing_depths(table)
+        d_left = max((backing[t][2] for t in previous if t in backing), default=0)
+        d_right = max((backing[t][2] for t in following if t in backing), default=0)
+        loops = table.template.path.loops
+        groups = group_ids(table.tiles[: table.fused_loops].T)
+        for group in np.unique(groups):
+            rows = np.flatnonzero(groups == group)
+            tiles = table.tiles[:, rows[0]]
+            out.append(
+                _RightGroup(
+                    index,
+                    table,
+                    rows,
+                    _interface(table, tiles, loops, table.fused_loops),
+                    backing,
+                    d_left,
+                    d_right,
+                )
+            )
+    return out
+
+
+def join(
+    pmappings: Pmappings,
+    order: list[str],
+    users: dict[str, list[int]],
+    size_of: Callable[[str], float],
+    *,
+    on_step: Callable[[JoinStats, Any], None] | None = None,
+) -> JoinedRows:
+    """Join every Einsum's pmappings in ``order`` (MAPPER.md §6)."""
+    objectives = objective_names(pmappings.metrics)
+    tracked = sorted(pmappings.tracked)
+    used_by = {i: {t for t, u in users.items() if i in u} for i in range(len(order))}
+    partials: list[_Partial] = [
+        _Partial(
+            key=((), 0, ()),
+            objectives=np.zeros((1, len(objectives))),
+            H={m: np.zeros((1, 1)) for m in tracked},
+            F={},
+            P={m: np.zeros((1, 1)) for m in tracked},
+            pers={m: np.zeros(1) for m in tracked},
+            choices=[],
+        )
+    ]
+    steps: list[JoinStats] = []
+    for k, einsum in enumerate(order):
+        previous = used_by[k] & used_by.get(k - 1, set())
+        following = used_by[k] & used_by.get(k + 1, set())
+        tables = pmappings.einsums[einsum].tables
+        stats = JoinStats(einsum)
+        merged: dict[tuple, list[_Partial]] = {}
+        for group in _right_groups(tables, previous, following):
+            for left in partials:
+                joined = _join_pair(left, group, k, users, objectives, tracked, size_of, stats)
+                if joined is not None:
+                    merged.setdefault(joined.key, []).append(joined)
+        partials = []
+        for key, parts in merged.items():
+            combined = _concat(key, parts)
+            partials.append(combined.take(np.flatnonzero(pareto_mask(combined.columns()))))
+        stats.rows_out = sum(p.n for p in partials)
+        steps.append(stats)
+        if on_step is not None:
+            on_step(stats, partials)
+    return _finish(partials, objectives, tracked, size_of, steps, pmappings)
+
+
+def _join_pair(
+    left: _Partial,
+    group: _RightGroup,
+    k: int,
+    users: dict[str, list[int]],
+    objectives: list[str],
+    tracked: list[str],
+    size_of: Callable[[str], float],
+    stats: JoinStats,
+) -> _Partial | None:
+    live, d_next, next_loops = left.key
+    if group.d_left != d_next or group.loops_key[:d_next] != next_loops:
+        return None
+    live_map = {t: rest for t, *rest in live}
+    table = group.table
+    loops = table.template.path.loops
+    tiles = table.tiles[:, group.rows[0]]
+    new_live = []
+    for tensor, (memory, persistent, depth, prefix, reach) in live_map.items():
+        reach = min(reach, d_next)
+        if depth > reach:
+            return None
+        if tensor in group.backing:
+            if (memory, persistent, depth) != group.backing[tensor] or prefix != _interface(
+                table, tiles, loops, depth
+            ):
+                return None
+        if max(users[tensor]) > k:
+            new_live.append((tensor, memory, persistent, depth, prefix, reach))
+    for tensor, (memory, persistent, depth) in group.backing.items():
+        if tensor in live_map or tensor not in users or len(users[tensor]) < 2:
+            continue
+        if min(users[tensor]) == k and max(users[tensor]) > k:
+            new_live.append(
+                (
+                    tensor,
+                    memory,
+                    persistent,
+                    depth,
+                    _interface(table, tiles, loops, depth),
+                    math.inf,
+                )
+            )
+    stats.group_pairs += 1
+    n_left, n_right = left.n, len(group.rows)
+    stats.candidate_pairs += n_left * n_right
+    li = np.repeat(np.arange(n_left), n_right)
+    ri = np.tile(group.rows, n_left)
+    right_objectives = (
+        np.column_stack([getattr(table, name)[ri] for name in objectives])
+        if (objectives)
+        else np.zeros((len(ri), 0))
+    )
+    result = _Partial(
+        key=(
+            tuple(sorted(new_live, key=lambda x: x[0])),
+            group.d_right,
+            group.loops_key[: group.d_right],
+        ),
+        objectives=left.objectives[li] + right_objectives,
+        H={},
+        F={},
+        P={},
+        pers={},
+        choices=[(t[li], r[li]) for t, r in left.choices]
+        + [(np.full(len(ri), group.table_index), ri)],
+    )
+    ok = np.ones(len(ri), dtype=bool)
+    for memory in tracked:
+        ok &= _combine_memory(left, result, memory, li, ri, group, k, users, size_of(memory))
+    stats.capacity_drops += int((~ok).sum())
+    stats.rows_in += len(ri)
+    if not ok.any():
+        return None
+    return result.take(np.flatnonzero(ok))
+
+
+def _combine_memory(
+    left: _Partial,
+    out: _Partial,
+    memory: str,
+    li: np.ndarray,
+    ri: np.ndarray,
+    group: _RightGroup,
+    k: int,
+    users: dict[str, list[int]],
+    size: float,
+) -> np.ndarray:
+    """The §6.3 update of H, F, P for one tracked memory; returns the rows that fit."""
+    d, d_next = left.key[1], group.d_right
+    n = len(ri)
+    own = np.zeros(n)
+    shallow = np.zeros((n, d + 1))
+    keep = np.zeros((n, d_next + 1))
+    pers = left.pers[memory][li].copy()
+    entering: dict[tuple[str, str], np.ndarray] = {}
+    leaving: set[tuple[str, str]] = set()
+    for r in group.table.reservations:
+        if r.memory != memory:
+            continue
+        bits = r.bits[ri]
+        if r.depth < 0:
+            pers += bits
+            continue
+        spans = users.get(r.tensor, [k])
+        fused = r.backing and len(spans) > 1
+        if fused and min(spans) < k:
+            if max(spans) == k:
+                leaving.add((memory, r.tensor))
+                keep += bits[:, None] * (r.depth < np.arange(d_next + 1))[None, :]
+            continue
+        own += bits
+        shallow += bits[:, None] * (r.depth < np.arange(d + 1))[None, :]
+        if fused and max(spans) > k:
+            entering[(memory, r.tensor)] = bits
+        else:
+            keep += bits[:, None] * (r.depth < np.arange(d_next + 1))[None, :]
+    f_total = sum((v[li] for (m, _), v in left.F.items() if m == memory), np.zeros(n))
+    h = left.H[memory][li]
+    live = own + h[:, min(d, h.shape[1] - 1)] + f_total + pers
+    p = left.P[memory][li]
+    width = max(p.shape[1], d + 1)
+    p = np.pad(p, ((0, 0), (0, width - p.shape[1])))
+    p[:, : d + 1] += shallow
+    ok = (live <= size) & np.all(p + pers[:, None] <= size, axis=1)
+    buckets = np.zeros((n, d_next + 1))
+    for lam in range(p.shape[1]):
+        target = min(lam, d_next)
+        buckets[:, target] = np.maximum(buckets[:, target], p[:, lam])
+    buckets[:, d_next] = np.maximum(buckets[:, d_next], live - pers)
+    h_next = np.stack([h[:, min(x, d, h.shape[1] - 1)] for x in range(d_next + 1)], axis=1) + keep
+    out.H[memory] = h_next
+    out.P[memory] = buckets
+    out.pers[memory] = pers
+    for (m, tensor), values in left.F.items():
+        if m == memory and (m, tensor) not in leaving:
+            out.F[(m, tensor)] = values[li]
+    out.F.update(entering)
+    return ok
+
+
+def _concat(key: tuple, parts: list[_Partial]) -> _Partial:
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+
+    def stack(name: str) -> dict:
+        return {
+            c: np.concatenate([getattr(p, name)[c] for p in parts]) for c in getattr(first, name)
+        }
+
+    return _Partial(
+        key,
+        np.concatenate([p.objectives for p in parts]),
+        stack("H"),
+        stack("F"),
+        stack("P"),
+        stack("pers"),
+        [
+            (
+                np.concatenate([p.choices[i][0] for p in parts]),
+                np.concatenate([p.choices[i][1] for p in parts]),
+            )
+            for i in range(len(first.choices))
+        ],
+    )
+
+
+def _finish(
+    partials: list[_Partial],
+    objectives: list[str],
+    tracked: list[str],
+    size_of: Callable[[str], float],
+    steps: list[JoinStats],
+    pmappings: Pmappings,
+) -> JoinedRows:
+    if not partials:
+        return JoinedRows(objectives, np.zeros((0, len(objectives))), {}, [], [], steps)
+    everything = _concat(("final",), partials) if len(partials) > 1 else partials[0]
+    peaks = {m: everything.P[m].max(axis=1) + everything.pers[m] for m in tracked}
+    ok = np.ones(everything.n, dtype=bool)
+    for m in tracked:
+        ok &= peaks[m] <= size_of(m)
+    everything = everything.take(np.flatnonzero(ok))
+    peaks = {m: v[ok] for m, v in peaks.items()}
+    values = everything.objectives
+    from accelforge.frontend.mapper.metrics import Metrics
+
+    final = values
+    if Metrics.RESOURCE_USAGE in pmappings.metrics:
+        final = np.column_stack([values] + [peaks[m] / size_of(m) for m in tracked])
+    if Metrics.ENERGY_DELAY_PRODUCT in pmappings.metrics:
+        edp = values[:, objectives.index("energy")] * values[:, objectives.index("latency")]
+        final = edp[:, None] if final is values else np.column_stack([final, edp])
+    groups = np.zeros(len(final), dtype=int)
+    keep = pareto_mask_grouped(final, groups)
+    rows = np.flatnonzero(keep)
+    order = rows[np.lexsort(final[rows].T[::-1])]
+    chosen = everything.take(order)
+    return JoinedRows(
+        objectives,
+        chosen.objectives,
+        {m: v[order] for m, v in peaks.items()},
+        [],
+        chosen.choices,
+        steps,
+    )

@@ -1,0 +1,164 @@
+"""``make_pmappings``: every Einsum's Pareto-optimal pmappings (TCM, MAPPER.md §2-§4).
+
+Rows of one template are grouped by their compatibility (the tile shapes of the fused loops);
+inside a group a row dominated in every objective and every reservation column is dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from accelforge.frontend.mapper.metrics import Metrics
+from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
+from accelforge.mapper.templates import TemplateStats, make_templates
+from accelforge.mapper.tile_search import TemplateRows, search_template
+from accelforge.model.evaluate import _simple_variables
+from accelforge.model.paths import Hold
+
+if TYPE_CHECKING:
+    from accelforge.frontend.spec import Spec
+
+__all__ = ["EinsumPmappings", "Pmappings", "make_pmappings", "objective_names"]
+
+
+def objective_names(metrics: Metrics) -> list[str]:
+    """Additive objective columns kept through the join for ``metrics`` (§4.5, §7)."""
+    names = []
+    if Metrics.ENERGY in metrics or Metrics.ENERGY_DELAY_PRODUCT in metrics:
+        names.append("energy")
+    if Metrics.DYNAMIC_ENERGY in metrics:
+        names.append("dynamic_energy")
+    if Metrics.LEAK_ENERGY in metrics:
+        names.append("leak_energy")
+    if Metrics.LATENCY in metrics or Metrics.ENERGY_DELAY_PRODUCT in metrics:
+        names.append("latency")
+    if not names and Metrics.RESOURCE_USAGE not in metrics:
+        raise ValueError(
+            f"{metrics} has no optimisation metric; ACTIONS and DETAILED_MEMORY_USAGE are "
+            "information only"
+        )
+    return names
+
+
+@dataclass
+class EinsumPmappings:
+    """One Einsum's surviving pmappings, per template."""
+
+    einsum: str
+    tables: list[TemplateRows] = field(default_factory=list)
+    stats: dict[str, TemplateStats] = field(default_factory=dict)
+
+    @property
+    def n_rows(self) -> int:
+        """Rows over all templates."""
+        return sum(t.n for t in self.tables)
+
+    def data(self) -> pd.DataFrame:
+        """One row per pmapping: objectives, per-memory reservation bits, template, tiles."""
+        frames = []
+        for table in self.tables:
+            columns: dict[str, Any] = {
+                "template": table.template.id,
+                "compute": table.template.compute,
+                "energy": table.energy,
+                "latency": table.latency,
+                "fused loops": table.fused_loops,
+            }
+            for r in table.reservations:
+                key = f"reservation {r.memory} {r.tensor} (depth {r.depth})"
+                columns[key] = r.bits
+            for index, loop in enumerate(table.template.path.loops):
+                kind = "spatial " if loop.spatial else ""
+                columns[f"tile {index} {kind}{loop.rank_variable}"] = table.tiles[index]
+            frames.append(pd.DataFrame(columns))
+        if not frames:
+            return pd.DataFrame(columns=["template", "compute", "energy", "latency"])
+        return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class Pmappings:
+    """Every Einsum's pmappings plus the facts the join needs."""
+
+    einsums: dict[str, EinsumPmappings]
+    metrics: Metrics
+    fusable: set[str]
+    tracked: set[str]
+    """Memories whose capacity is tracked through the join (finite size)."""
+
+    def __getitem__(self, einsum: str) -> pd.DataFrame:
+        return self.einsums[einsum].data()
+
+
+def _prune(table: TemplateRows, objectives: list[str], tracked: set[str]) -> TemplateRows:
+    if table.n == 0:
+        return table
+    columns = [getattr(table, name) for name in objectives]
+    for r in table.reservations:
+        if r.memory in tracked:
+            columns.append(r.bits)
+    values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
+    groups = group_ids(table.tiles[: _fused_prefix_loops(table)].T)
+    return table.take(pareto_mask_grouped(values, groups))
+
+
+def _fused_prefix_loops(table: TemplateRows) -> int:
+    return table.fused_loops
+
+
+def make_pmappings(
+    spec: Spec, *, on_template: Callable[[TemplateRows, int], None] | None = None
+) -> Pmappings:
+    """Per Einsum, every template's Pareto-optimal pmappings (MAPPER.md §3-§4)."""
+    workload = spec.evaluate_workload()
+    mapper = spec.evaluated_mapper(workload)
+    ffm = mapper.ffm
+    objectives = objective_names(mapper.metrics)
+    fusable = {t for t in workload.tensors if len(workload.graph.users(t)) > 1}
+    simple = _simple_variables(spec)
+    tracked: set[str] = set()
+    out: dict[str, EinsumPmappings] = {}
+    for name, facts in workload.einsums.items():
+        arch = spec.evaluate(name, workload=workload)
+        for component in arch.components.values():
+            if (
+                component.kind == "Memory"
+                and component.size is not None
+                and math.isfinite(component.size)
+            ):
+                tracked.add(component.name)
+        einsum = EinsumPmappings(name)
+        for compute in [c.name for c in arch.nodes if c.kind == "Compute" and c.enabled]:
+            templates, stats = make_templates(arch, compute, facts, ffm, fusable)
+            einsum.stats[compute] = stats
+            for template in templates:
+                table = _prune(
+                    search_template(
+                        template, facts, arch, workload.variables, ffm, fusable, simple
+                    ),
+                    objectives,
+                    tracked,
+                )
+                if on_template is not None:
+                    on_template(table, len(templates))
+                einsum.tables.append(table)
+        out[name] = einsum
+    return Pmappings(out, mapper.metrics, fusable, tracked)
+
+
+def backing_depths(table: TemplateRows) -> dict[str, tuple[str, bool, int]]:
+    """For each tensor: (backing memory, persistent, loops above its backing node)."""
+    depths: dict[str, tuple[str, bool, int]] = {}
+    loops = 0
+    for node in table.template.path.nodes:
+        if isinstance(node, Hold):
+            depths.setdefault(node.tensor, (node.component, node.persistent, loops))
+        elif hasattr(node, "rank_variable"):
+            loops += 1
+    return depths

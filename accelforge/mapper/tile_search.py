@@ -1,0 +1,264 @@
+"""Tile shapes of one template (MAPPER.md §4): enumerate, evaluate vectorised, prune.
+
+Every candidate is a column of a tile array; the model's own formulas
+(:func:`~accelforge.model.einsum_eval.einsum_quantities`) evaluate all of them at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from accelforge.frontend.evaluate_arch import EvaluatedArch
+from accelforge.frontend.evaluate_workload import EinsumFacts
+from accelforge.frontend.mapper.ffm import FFM
+from accelforge.mapper.templates import Template
+from accelforge.model.einsum_eval import einsum_quantities
+from accelforge.model.paths import Hold, Loop, assign_factors
+from accelforge.model.result import leak_energy
+
+__all__ = ["ReservationColumn", "TemplateRows", "search_template", "tile_chains"]
+
+MAX_CANDIDATES = 2_000_000
+
+
+@dataclass
+class ReservationColumn:
+    """One reservation of the template: where it sits and its bits for every row."""
+
+    memory: str
+    tensor: str
+    depth: int
+    backing: bool
+    bits: np.ndarray
+
+
+@dataclass
+class TemplateRows:
+    """Surviving rows of one template."""
+
+    template: Template
+    tiles: np.ndarray
+    """Loops x rows: the tile shape of every loop of the template."""
+    energy: np.ndarray
+    latency: np.ndarray
+    dynamic_energy: np.ndarray
+    leak_energy: np.ndarray
+    reservations: list[ReservationColumn]
+    fused_loops: int
+    """Loops above the deepest backing of a fusable tensor (the shared prefix)."""
+    spatial_usage: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    evaluated: int = 0
+    valid: int = 0
+
+    @property
+    def n(self) -> int:
+        """Number of rows."""
+        return self.tiles.shape[1]
+
+    def take(self, mask: np.ndarray) -> TemplateRows:
+        """The rows selected by ``mask``."""
+        return TemplateRows(
+            template=self.template,
+            tiles=self.tiles[:, mask],
+            energy=self.energy[mask],
+            latency=self.latency[mask],
+            dynamic_energy=self.dynamic_energy[mask],
+            leak_energy=self.leak_energy[mask],
+            reservations=[
+                ReservationColumn(r.memory, r.tensor, r.depth, r.backing, r.bits[mask])
+                for r in self.reservations
+            ],
+            fused_loops=self.fused_loops,
+            spatial_usage={k: v[mask] for k, v in self.spatial_usage.items()},
+            evaluated=self.evaluated,
+            valid=self.valid,
+        )
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def tile_chains(bound: int, n_loops: int, coarseness: int = 1) -> list[tuple[int, ...]]:
+    """Perfect tile chains t1 | bound, t2 | t1, ..., the innermost tile fixed to 1 (§4.2)."""
+    if n_loops == 0:
+        return [()]
+    if bound == 1:
+        return [(1,) * n_loops]
+
+    def candidates(outer: int) -> list[int]:
+        values = _divisors(outer)
+        if coarseness <= 1:
+            return values
+        kept: list[int] = []
+        for value in values:
+            if not kept or value >= coarseness * kept[-1] or value == outer:
+                kept.append(value)
+        return kept
+
+    chains: list[tuple[int, ...]] = []
+
+    def walk(outer: int, prefix: tuple[int, ...]) -> None:
+        if len(prefix) == n_loops - 1:
+            chains.append((*prefix, 1))
+            return
+        for tile in candidates(outer):
+            walk(tile, (*prefix, tile))
+
+    walk(bound, ())
+    return chains
+
+
+def _candidate_tiles(loops: list[Loop], bounds: Mapping[str, int], ffm: FFM) -> np.ndarray:
+    by_variable: dict[str, list[int]] = {}
+    for index, loop in enumerate(loops):
+        by_variable.setdefault(loop.rank_variable, []).append(index)
+    per_variable = []
+    for var, indices in sorted(by_variable.items()):
+        chains = tile_chains(bounds[var], len(indices), int(ffm.tiling_coarseness))
+        per_variable.append((indices, np.array(chains, dtype=float).reshape(len(chains), -1)))
+    total = math.prod(len(chains) for _, chains in per_variable)
+    if total > MAX_CANDIDATES:
+        raise MemoryError(f"{total:,} tile-shape candidates exceed the limit {MAX_CANDIDATES:,}")
+    tiles = np.ones((len(loops), total))
+    grids = np.meshgrid(*[np.arange(len(chains)) for _, chains in per_variable], indexing="ij")
+    for (indices, chains), grid in zip(per_variable, grids, strict=True):
+        tiles[indices, :] = chains[grid.reshape(-1)].T
+    return tiles
+
+
+def _fused_loop_count(template: Template, fusable: set[str]) -> int:
+    depth = 0
+    loops = 0
+    backed: set[str] = set()
+    for node in template.path.nodes:
+        if isinstance(node, Loop):
+            loops += 1
+        elif isinstance(node, Hold) and node.tensor not in backed:
+            backed.add(node.tensor)
+            if node.tensor in fusable:
+                depth = loops
+    return depth
+
+
+def search_template(
+    template: Template,
+    facts: EinsumFacts,
+    arch: EvaluatedArch,
+    variables: Mapping[str, Any],
+    ffm: FFM,
+    fusable: set[str],
+    simple: set[str],
+) -> TemplateRows:
+    """Evaluate every tile-shape candidate of ``template``; keep the valid rows."""
+    path = template.path
+    loops = path.loops
+    bounds = facts.rank_variable_bounds
+    tiles = _candidate_tiles(loops, bounds, ffm)
+    for loop, row in zip(loops, tiles, strict=True):
+        loop.tile = row
+    valid = np.asarray(assign_factors(path, bounds, simple), dtype=bool) & np.ones(
+        tiles.shape[1], dtype=bool
+    )
+    result = einsum_quantities(path, facts, arch, variables)
+    flat = arch.path_to(path.compute.component)
+    for node in flat:
+        for dim in node.spatial:
+            used = result.spatial_used[(node.name, dim.name)]
+            valid &= used <= dim.fanout
+            for names, op, value in dim.loop_bounds:
+                for loop in loops:
+                    if loop.spatial and loop.component == node.name and loop.rank_variable in names:
+                        valid &= _compare(loop.factor, op, value)
+    used_bits: dict[str, Any] = {}
+    for r in result.reservations:
+        used_bits[r.memory] = used_bits.get(r.memory, 0.0) + r.bits
+    for memory, bits in used_bits.items():
+        valid &= bits <= arch.components[memory].size
+    fused = _fused_loop_count(template, fusable)
+    valid &= _loop_limits(loops, fused, bounds, ffm)
+    n = tiles.shape[1]
+    latency = np.broadcast_to(result.latency, (n,)).astype(float)
+    leak = sum((leak_energy(c, arch, result) for c in arch.components.values()), np.zeros(n))
+    dynamic = np.broadcast_to(result.dynamic_energy, (n,)).astype(float)
+    repeat = facts.einsum.n_instances
+    rows = TemplateRows(
+        template=template,
+        tiles=tiles,
+        energy=(dynamic + leak) * repeat,
+        latency=latency * repeat,
+        dynamic_energy=dynamic * repeat,
+        leak_energy=np.broadcast_to(leak, (n,)) * repeat,
+        reservations=[
+            ReservationColumn(
+                r.memory,
+                r.tensor,
+                r.depth,
+                r.key[0] == "backing",
+                np.broadcast_to(r.bits, (n,)).astype(float),
+            )
+            for r in result.reservations
+        ],
+        fused_loops=fused,
+        spatial_usage={
+            k: np.broadcast_to(v, (n,)).astype(float) for k, v in result.spatial_usage.items()
+        },
+        evaluated=n,
+    )
+    valid &= _min_usage(rows, flat, facts, valid)
+    rows.valid = int(valid.sum())
+    return rows.take(valid)
+
+
+def _compare(left: Any, op: str, value: float) -> Any:
+    bare = op.removeprefix("product")
+    return {
+        "==": left == value,
+        "<=": left <= value,
+        ">=": left >= value,
+        "<": left < value,
+        ">": left > value,
+    }[bare]
+
+
+def _loop_limits(loops: list[Loop], fused: int, bounds: Mapping[str, int], ffm: FFM) -> Any:
+    nontrivial = [np.asarray(loop.factor) > 1 for loop in loops]
+    total = sum(nontrivial, np.zeros(1, dtype=int))
+    fused_total = sum(nontrivial[:fused], np.zeros(1, dtype=int))
+    ok = (total <= ffm.max_loops) & (fused_total <= ffm.max_fused_loops)
+    ranks = sum(1 for b in bounds.values() if b > 1)
+    ok &= total - ranks <= ffm.max_loops_minus_ranks
+    for var in {loop.rank_variable for loop in loops[:fused]}:
+        count = sum(
+            (
+                n
+                for n, loop in zip(nontrivial[:fused], loops[:fused], strict=True)
+                if loop.rank_variable == var
+            ),
+            np.zeros(1, dtype=int),
+        )
+        ok &= count <= ffm.max_fused_loops_per_rank_variable
+    return ok
+
+
+def _min_usage(rows: TemplateRows, flat: list, facts: EinsumFacts, valid: np.ndarray) -> Any:
+    """``min_usage``; a template none of whose valid rows reaches it keeps its best rows."""
+    if facts.einsum.is_copy_operation:
+        return True
+    ok: Any = True
+    for node in flat:
+        for dim in node.spatial:
+            if dim.min_usage <= 0:
+                continue
+            usage = rows.spatial_usage[(node.name, dim.name)]
+            reaches = usage >= dim.min_usage - 1e-12
+            if np.any(reaches & valid):
+                ok = ok & reaches
+            elif np.any(valid):
+                ok = ok & (usage >= usage[valid].max() - 1e-12)
+    return ok

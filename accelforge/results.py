@@ -1,0 +1,93 @@
+"""``Mappings``: the Pareto-optimal mappings a mapper run returns, as DataFrames and objects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from accelforge.frontend.mapping import Mapping
+    from accelforge.frontend.spec import Spec
+    from accelforge.model.result import ModelResult
+
+__all__ = ["MappedResult", "Mappings"]
+
+
+@dataclass
+class MappedResult:
+    """One Pareto-optimal mapping and its full model result."""
+
+    mapping: Mapping
+    result: ModelResult
+
+    def render(self) -> str:
+        """The loop nest as indented text."""
+        return self.mapping.render()
+
+    def to_yaml(self) -> str:
+        """A ``mapping:`` section that ``evaluate_mapping`` (and AccelForge) accepts."""
+        return self.mapping.to_yaml()
+
+    def _repr_html_(self) -> str:
+        return self.mapping._repr_html_()
+
+
+class Mappings:
+    """The Pareto front: one row per mapping in :attr:`data`, objects by index."""
+
+    def __init__(self, spec: Spec, items: list[MappedResult], objectives: list[str],
+                 values: np.ndarray, steps: list[Any]) -> None:
+        self._spec = spec
+        self._items = items
+        self.objectives = objectives
+        self.join_steps = steps
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, index: int) -> MappedResult:
+        return self._items[index]
+
+    def __iter__(self) -> Iterator[MappedResult]:
+        return iter(self._items)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """One row per mapping: totals, energy-delay product, usage, per-Einsum figures."""
+        rows = [item.result.data.iloc[0] for item in self._items]
+        if not rows:
+            return pd.DataFrame(columns=["energy", "latency"])
+        return pd.DataFrame(rows).reset_index(drop=True)
+
+    def energy(self, **switches: bool) -> list[Any]:
+        """Each mapping's energy (``per_einsum`` / ``per_component`` / ... as the model)."""
+        return [item.result.energy(**switches) for item in self._items]
+
+    def latency(self, **switches: bool) -> list[Any]:
+        """Each mapping's latency, with the model's switches."""
+        return [item.result.latency(**switches) for item in self._items]
+
+    def actions(self, **switches: bool) -> list[Any]:
+        """Each mapping's action counts, with the model's switches."""
+        return [item.result.actions(**switches) for item in self._items]
+
+    def metadata(self) -> dict[str, Any]:
+        """The run's settings, stored with every export."""
+        return {"mapper": self._spec.mapper.to_section(), "objectives": self.objectives}
+
+    def to_csv(self, path: str | Path) -> None:
+        """Write :attr:`data` as CSV (``inf`` is written as ``inf``) with a metadata line."""
+        text = self.data.to_csv(index=False)
+        Path(path).write_text(f"# {json.dumps(self.metadata(), default=str)}\n{text}")
+
+    def to_json(self, path: str | Path) -> None:
+        """Write :attr:`data` and the metadata as JSON (``inf`` as the string ``"inf"``)."""
+        records = self.data.replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
+        Path(path).write_text(json.dumps({"metadata": self.metadata(), "rows": records},
+                                         default=str, indent=1))
