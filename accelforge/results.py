@@ -41,8 +41,14 @@ class MappedResult:
 class Mappings:
     """The Pareto front: one row per mapping in :attr:`data`, objects by index."""
 
-    def __init__(self, spec: Spec, items: list[MappedResult], objectives: list[str],
-                 values: np.ndarray, steps: list[Any]) -> None:
+    def __init__(
+        self,
+        spec: Spec,
+        items: list[MappedResult],
+        objectives: list[str],
+        values: np.ndarray,
+        steps: list[Any],
+    ) -> None:
         self._spec = spec
         self._items = items
         self.objectives = objectives
@@ -89,5 +95,6 @@ class Mappings:
     def to_json(self, path: str | Path) -> None:
         """Write :attr:`data` and the metadata as JSON (``inf`` as the string ``"inf"``)."""
         records = self.data.replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
-        Path(path).write_text(json.dumps({"metadata": self.metadata(), "rows": records},
-                                         default=str, indent=1))
+        Path(path).write_text(
+            json.dumps({"metadata": self.metadata(), "rows": records}, default=str, indent=1)
+        )

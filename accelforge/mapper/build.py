@@ -46,11 +46,18 @@ def _node(item: Any, tile: float | None = None) -> m._Node:
     raise TypeError(item)
 
 
-def build_mapping(paths: list[tuple[EinsumPath, list[float]]], shared: list[int]) -> m.Mapping:
+def build_mapping(
+    paths: list[tuple[EinsumPath, list[float]]],
+    shared: list[int],
+    memory_rank: dict[str, int] | None = None,
+) -> m.Mapping:
     """One tree from per-Einsum paths (with their loops' tiles) and shared loop counts.
 
-    ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1.
+    ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1. Storage nodes
+    written once in a shared chain are ordered outermost memory first (``memory_rank``);
+    with no loop between them their order changes no count.
     """
+    rank = memory_rank or {}
     levels = [_levels(path) for path, _ in paths]
     tiles = [list(t) for _, t in paths]
 
@@ -76,11 +83,14 @@ def build_mapping(paths: list[tuple[EinsumPath, list[float]]], shared: list[int]
         for level in range(start, common + 1):
             if level > 0:
                 nodes.append(_node(levels[first][level][0], tiles[first][level - 1]))
+            holds = []
             for einsum in range(first, last + 1):
                 for item in levels[einsum][level]:
                     if isinstance(item, Hold) and (item.component, item.tensor) not in seen:
                         seen.add((item.component, item.tensor))
-                        nodes.append(_node(item))
+                        holds.append(item)
+            holds.sort(key=lambda h: rank.get(h.component, 0))
+            nodes += [_node(h) for h in holds]
         branches = []
         begin = first
         for k in range(first, last + 1):

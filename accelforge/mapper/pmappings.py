@@ -17,7 +17,11 @@ import pandas as pd
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
 from accelforge.mapper.templates import TemplateStats, make_templates
-from accelforge.mapper.tile_search import TemplateRows, search_template
+from accelforge.mapper.tile_search import (
+    TemplateRows,
+    search_template,
+    split_trivial_fused_loops,
+)
 from accelforge.model.evaluate import _simple_variables
 from accelforge.model.paths import Hold
 
@@ -104,12 +108,8 @@ def _prune(table: TemplateRows, objectives: list[str], tracked: set[str]) -> Tem
         if r.memory in tracked:
             columns.append(r.bits)
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
-    groups = group_ids(table.tiles[: _fused_prefix_loops(table)].T)
+    groups = group_ids(table.tiles[: table.fused_loops].T)
     return table.take(pareto_mask_grouped(values, groups))
-
-
-def _fused_prefix_loops(table: TemplateRows) -> int:
-    return table.fused_loops
 
 
 def make_pmappings(
@@ -138,16 +138,14 @@ def make_pmappings(
             templates, stats = make_templates(arch, compute, facts, ffm, fusable)
             einsum.stats[compute] = stats
             for template in templates:
-                table = _prune(
-                    search_template(
-                        template, facts, arch, workload.variables, ffm, fusable, simple
-                    ),
-                    objectives,
-                    tracked,
+                rows = search_template(
+                    template, facts, arch, workload.variables, ffm, fusable, simple
                 )
-                if on_template is not None:
-                    on_template(table, len(templates))
-                einsum.tables.append(table)
+                for part in split_trivial_fused_loops(rows, facts.rank_variable_bounds):
+                    table = _prune(part, objectives, tracked)
+                    if on_template is not None:
+                        on_template(table, len(templates))
+                    einsum.tables.append(table)
         out[name] = einsum
     return Pmappings(out, mapper.metrics, fusable, tracked)
 

@@ -28,6 +28,8 @@ def join_pmappings(spec: Spec, pmappings: Pmappings) -> Mappings:
         return min(a.components[memory].size for a in archs.values() if memory in a.components)
 
     joined = join(pmappings, order, users, size_of)
+    first = archs[order[0]]
+    memory_rank = {node.name: i for i, node in enumerate(first.nodes)}
     results = []
     for row in range(len(joined.values)):
         paths, shared = [], []
@@ -40,11 +42,10 @@ def join_pmappings(spec: Spec, pmappings: Pmappings) -> Mappings:
                 loop.tile = float(tile)
             paths.append((path, list(tiles)))
             if k + 1 < len(order):
-                following = {t for t in workload.tensors
-                             if k in users[t] and k + 1 in users[t]}
+                following = {t for t in workload.tensors if k in users[t] and k + 1 in users[t]}
                 depths = backing_depths(table)
                 shared.append(max((depths[t][2] for t in following if t in depths), default=0))
-        mapping = build_mapping(paths, shared)
+        mapping = build_mapping(paths, shared, memory_rank)
         results.append(MappedResult(mapping, evaluate_mapping(spec, mapping)))
     return Mappings(spec, results, joined.objectives, joined.values, joined.steps)
 
@@ -52,4 +53,3 @@ def join_pmappings(spec: Spec, pmappings: Pmappings) -> Mappings:
 def map_workload_to_arch(spec: Spec) -> Mappings:
     """Make every Einsum's pmappings, join them, evaluate each Pareto-optimal mapping."""
     return join_pmappings(spec, make_pmappings(spec))
-

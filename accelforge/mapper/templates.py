@@ -320,19 +320,32 @@ def _template_path(
                     node_id=len(path.nodes),
                 )
             )
-    looped = {n.rank_variable for n in path.nodes if isinstance(n, Loop) and not n.spatial}
-    last_backing = max(
+    backing_positions = [
+        i for i, n in enumerate(path.nodes) if isinstance(n, Hold) and _is_backing(order, n)
+    ]
+    fused_positions = [
         i
         for i, n in enumerate(path.nodes)
-        if isinstance(n, Hold) and order[[o.tensor for o in order].index(n.tensor)].backing
-    )
+        if isinstance(n, Hold) and _is_backing(order, n) and n.tensor in fusable
+    ]
+    fused_end = max(fused_positions, default=-1)
+    looped = {
+        n.rank_variable
+        for i, n in enumerate(path.nodes)
+        if isinstance(n, Loop) and not n.spatial and i > fused_end
+    }
+    insert_at = max(backing_positions)
     for var in variables:
         if var not in looped:
-            last_backing += 1
-            path.nodes.insert(last_backing, Loop(var, 1.0, node_id=len(path.nodes) + 1000))
+            insert_at += 1
+            path.nodes.insert(insert_at, Loop(var, 1.0, node_id=len(path.nodes) + 1000))
     path.nodes.append(Compute(facts.name, compute))
     path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
     return path
+
+
+def _is_backing(order: list[_Node], hold: Hold) -> bool:
+    return next(n.backing for n in order if n.tensor == hold.tensor and n.memory == hold.component)
 
 
 def _spatial_slots(

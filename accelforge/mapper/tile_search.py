@@ -6,6 +6,7 @@ Every candidate is a column of a tile array; the model's own formulas
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +22,13 @@ from accelforge.model.einsum_eval import einsum_quantities
 from accelforge.model.paths import Hold, Loop, assign_factors
 from accelforge.model.result import leak_energy
 
-__all__ = ["ReservationColumn", "TemplateRows", "search_template", "tile_chains"]
+__all__ = [
+    "ReservationColumn",
+    "TemplateRows",
+    "search_template",
+    "split_trivial_fused_loops",
+    "tile_chains",
+]
 
 MAX_CANDIDATES = 2_000_000
 
@@ -262,3 +269,60 @@ def _min_usage(rows: TemplateRows, flat: list, facts: EinsumFacts, valid: np.nda
             elif np.any(valid):
                 ok = ok & (usage >= usage[valid].max() - 1e-12)
     return ok
+
+
+def split_trivial_fused_loops(rows: TemplateRows, bounds: Mapping[str, int]) -> list[TemplateRows]:
+    """Split rows by which fused loops are trivial (factor 1), dropping those loops (§4.6).
+
+    A fused loop whose tile equals its enclosing tile does not exist; without this split two
+    Einsums whose templates differ only in trivial fused loops could never share a tensor.
+    """
+    fused = rows.fused_loops
+    if fused == 0 or rows.n == 0:
+        return [rows]
+    loops = rows.template.path.loops
+    outer = np.empty((fused, rows.n))
+    last: dict[str, np.ndarray] = {}
+    for index, loop in enumerate(loops[:fused]):
+        outer[index] = last.get(
+            loop.rank_variable, np.full(rows.n, float(bounds[loop.rank_variable]))
+        )
+        last[loop.rank_variable] = rows.tiles[index]
+    trivial = rows.tiles[:fused] == outer
+    patterns, inverse = np.unique(trivial.T, axis=0, return_inverse=True)
+    out = []
+    for pattern_index, pattern in enumerate(patterns):
+        part = rows.take(inverse.reshape(-1) == pattern_index)
+        removed = [i for i in range(fused) if pattern[i]]
+        if not removed:
+            out.append(part)
+            continue
+        out.append(_without_loops(part, removed))
+    return out
+
+
+def _without_loops(rows: TemplateRows, removed: list[int]) -> TemplateRows:
+    template = rows.template
+    path = copy.deepcopy(template.path)
+    doomed = {id(path.loops[i]) for i in removed}
+    path.nodes = [n for n in path.nodes if id(n) not in doomed]
+    path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
+    keep = [i for i in range(rows.tiles.shape[0]) if i not in removed]
+    return TemplateRows(
+        template=Template(template.einsum, template.compute, template.ordinal, path),
+        tiles=rows.tiles[keep],
+        energy=rows.energy,
+        latency=rows.latency,
+        dynamic_energy=rows.dynamic_energy,
+        leak_energy=rows.leak_energy,
+        reservations=[
+            ReservationColumn(
+                r.memory, r.tensor, r.depth - sum(i < r.depth for i in removed), r.backing, r.bits
+            )
+            for r in rows.reservations
+        ],
+        fused_loops=rows.fused_loops - len(removed),
+        spatial_usage=rows.spatial_usage,
+        evaluated=rows.evaluated,
+        valid=rows.valid,
+    )
