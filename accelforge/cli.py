@@ -16,6 +16,11 @@ __all__ = ["main"]
 
 DEFAULT_ARCH = "tpu_like"
 DEFAULT_WORKLOAD = "transformer_block"
+MAP_DEFAULTS = (
+    "simple",
+    "matmuls",
+    {"N_EINSUMS": 4, "M": 64, "KN": 64, "GLB_SIZE": 65536, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1},
+)
 
 
 def _resolve(name: str, folder: examples.ExampleFolder) -> Path:
@@ -78,13 +83,84 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="Jinja parameter for the spec files (repeatable)",
     )
+    mapper = sub.add_parser(
+        "map",
+        help="find the Pareto-optimal fused mappings and write the front",
+        description="Map a workload onto an architecture and print the Pareto front. With no "
+        "ARCH and WORKLOAD it maps a 4-matmul chain onto the two-level 'simple' arch with an "
+        "8 KiB global buffer, where fusion trades energy against latency.",
+    )
+    mapper.add_argument("arch", nargs="?", help="architecture YAML or example name")
+    mapper.add_argument("workload", nargs="?", help="workload YAML or example name")
+    mapper.add_argument(
+        "-p",
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Jinja parameter for the spec files (repeatable)",
+    )
+    mapper.add_argument(
+        "--metrics",
+        default="energy,latency",
+        help="comma-separated metrics to optimise (default energy,latency)",
+    )
+    mapper.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="ffm.KNOB=VALUE",
+        dest="settings",
+        help="set a mapper knob, e.g. ffm.max_fused_loops=1",
+    )
+    mapper.add_argument(
+        "--out",
+        default="accelforge-out",
+        metavar="DIR",
+        help="folder for front.csv, front.parquet, front.json, pareto.html",
+    )
     return parser
+
+
+def _map(args: argparse.Namespace) -> None:
+    from accelforge.export import write_front
+    from accelforge.frontend.mapper.metrics import Metrics
+    from accelforge.mapper import map_workload_to_arch
+
+    params = _parse_params(args.param)
+    if args.arch is None and args.workload is None:
+        arch, workload = (
+            getattr(examples.arches, MAP_DEFAULTS[0]),
+            getattr(examples.workloads, MAP_DEFAULTS[1]),
+        )
+        params = {**MAP_DEFAULTS[2], **params}
+    else:
+        arch = _resolve(args.arch or DEFAULT_ARCH, examples.arches)
+        workload = _resolve(args.workload or DEFAULT_WORKLOAD, examples.workloads)
+    spec = Spec.from_yaml(arch, workload, jinja_parse_data=params)
+    spec.mapper.metrics = Metrics.parse([m.strip().upper() for m in args.metrics.split(",")])
+    for setting in args.settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key.startswith("ffm."):
+            raise SystemExit(f"accelforge: --set expects ffm.KNOB=VALUE, got {setting!r}")
+        setattr(spec.mapper.ffm, key.removeprefix("ffm."), _parse_value(value))
+    mappings = map_workload_to_arch(spec)
+    data = mappings.data
+    columns = [c for c in ("energy", "latency", "energy-delay product") if c in data.columns]
+    columns += [c for c in data.columns if c.startswith("usage ") and c.count(" ") == 1]
+    sys.stdout.write(f"{len(mappings)} Pareto-optimal mapping(s):\n")
+    sys.stdout.write(data[columns].to_string(index=True) + "\n")
+    for path in write_front(data, args.out, mappings.metadata()):
+        sys.stdout.write(f"wrote {path}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
+        if args.command == "map":
+            _map(args)
+            return 0
         arch = _resolve(args.arch, examples.arches)
         workload = _resolve(args.workload, examples.workloads)
         spec = Spec.from_yaml(arch, workload, jinja_parse_data=_parse_params(args.param))

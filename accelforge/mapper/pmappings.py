@@ -28,7 +28,13 @@ from accelforge.model.paths import Hold
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
 
-__all__ = ["EinsumPmappings", "Pmappings", "make_pmappings", "objective_names"]
+__all__ = [
+    "EinsumPmappings",
+    "Pmappings",
+    "make_pmappings",
+    "objective_names",
+    "tracked_memories",
+]
 
 
 def objective_names(metrics: Metrics) -> list[str]:
@@ -112,6 +118,20 @@ def _prune(table: TemplateRows, objectives: list[str], tracked: set[str]) -> Tem
     return table.take(pareto_mask_grouped(values, groups))
 
 
+def tracked_memories(archs: Any) -> set[str]:
+    """Memories whose capacity the join tracks: finite and the same size for every Einsum.
+
+    A memory whose size is an expression that differs between Einsums (a weight register
+    sized by the weight's bits) is checked per Einsum in the tile search only.
+    """
+    sizes: dict[str, set[float]] = {}
+    for arch in archs:
+        for component in arch.components.values():
+            if component.kind == "Memory":
+                sizes.setdefault(component.name, set()).add(component.size)
+    return {m for m, s in sizes.items() if len(s) == 1 and math.isfinite(next(iter(s)))}
+
+
 def make_pmappings(
     spec: Spec, *, on_template: Callable[[TemplateRows, int], None] | None = None
 ) -> Pmappings:
@@ -122,17 +142,11 @@ def make_pmappings(
     objectives = objective_names(mapper.metrics)
     fusable = {t for t in workload.tensors if len(workload.graph.users(t)) > 1}
     simple = _simple_variables(spec)
-    tracked: set[str] = set()
+    archs = {name: spec.evaluate(name, workload=workload) for name in workload.einsums}
+    tracked = tracked_memories(archs.values())
     out: dict[str, EinsumPmappings] = {}
     for name, facts in workload.einsums.items():
-        arch = spec.evaluate(name, workload=workload)
-        for component in arch.components.values():
-            if (
-                component.kind == "Memory"
-                and component.size is not None
-                and math.isfinite(component.size)
-            ):
-                tracked.add(component.name)
+        arch = archs[name]
         einsum = EinsumPmappings(name)
         for compute in [c.name for c in arch.nodes if c.kind == "Compute" and c.enabled]:
             templates, stats = make_templates(arch, compute, facts, ffm, fusable)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import TYPE_CHECKING
 
+from accelforge.errors import InvalidMappingError, SpecWarning
 from accelforge.mapper.build import build_mapping
 from accelforge.mapper.join import join
 from accelforge.mapper.pmappings import Pmappings, backing_depths, make_pmappings
@@ -25,12 +27,13 @@ def join_pmappings(spec: Spec, pmappings: Pmappings) -> Mappings:
     archs = {e: spec.evaluate(e, workload=workload) for e in order}
 
     def size_of(memory: str) -> float:
-        return min(a.components[memory].size for a in archs.values() if memory in a.components)
+        return next(a.components[memory].size for a in archs.values() if memory in a.components)
 
     joined = join(pmappings, order, users, size_of)
     first = archs[order[0]]
     memory_rank = {node.name: i for i, node in enumerate(first.nodes)}
-    results = []
+    results: list[MappedResult] = []
+    dropped: list[str] = []
     for row in range(len(joined.values)):
         paths, shared = [], []
         for k, einsum in enumerate(order):
@@ -46,7 +49,18 @@ def join_pmappings(spec: Spec, pmappings: Pmappings) -> Mappings:
                 depths = backing_depths(table)
                 shared.append(max((depths[t][2] for t in following if t in depths), default=0))
         mapping = build_mapping(paths, shared, memory_rank)
-        results.append(MappedResult(mapping, evaluate_mapping(spec, mapping)))
+        try:
+            results.append(MappedResult(mapping, evaluate_mapping(spec, mapping)))
+        except InvalidMappingError as err:
+            dropped.append(str(err))
+    if dropped:
+        warnings.warn(
+            SpecWarning(
+                f"{len(dropped)} joined mapping(s) overflow a memory whose size differs "
+                f"between Einsums and were dropped; first: {dropped[0]}"
+            ),
+            stacklevel=2,
+        )
     return Mappings(spec, results, joined.objectives, joined.values, joined.steps)
 
 

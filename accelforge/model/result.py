@@ -119,7 +119,15 @@ class ModelResult:
             spatial_usage=pd.DataFrame(
                 spatial_rows, columns=["einsum", "component", "dimension", "fraction"]
             ),
-            peak_usage=dict(peaks),
+            peak_usage={
+                **{
+                    c.name: 0.0
+                    for a in archs.values()
+                    for c in a.components.values()
+                    if c.kind == "Memory"
+                },
+                **peaks,
+            },
         )
 
     def energy(

@@ -232,3 +232,62 @@ def test_cli_default_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Jinja variable 'N_EINSUMS' is undefined" in capsys.readouterr().err
     assert main(["summary", "simpel"]) == 2
     assert "Did you mean 'simple'" in capsys.readouterr().err
+
+
+def test_cli_map_default_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    assert main(["map", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("21 Pareto-optimal mapping(s):")
+    front = pd.read_csv(tmp_path / "front.csv")
+    assert len(front) == 21
+    assert front["energy"].min() == 37355520 and front["latency"].min() == 1048576
+    assert (
+        pd.read_parquet(tmp_path / "front.parquet")["energy"].tolist() == front["energy"].tolist()
+    )
+    assert (
+        "<svg" in (tmp_path / "pareto.html").read_text()
+        or "plotly" in (tmp_path / "pareto.html").read_text()
+    )
+
+
+def test_cli_map_settings_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        main(
+            [
+                "map",
+                "simple",
+                "matmuls",
+                "-p",
+                "N_EINSUMS=1",
+                "-p",
+                "M=16",
+                "-p",
+                "KN=16",
+                "--metrics",
+                "energy",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
+    assert capsys.readouterr().out.startswith("1 Pareto-optimal mapping(s):")
+    assert (
+        main(
+            [
+                "map",
+                "simple",
+                "matmuls",
+                "-p",
+                "N_EINSUMS=1",
+                "--set",
+                "ffm.objective_tolerence=0.1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 2
+    )
+    assert "Did you mean 'objective_tolerance'" in capsys.readouterr().err

@@ -1,0 +1,75 @@
+"""Writing a Pareto front to files: CSV, Parquet, JSON and an HTML scatter plot."""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["front_html", "write_front"]
+
+
+def front_html(
+    data: pd.DataFrame, x: str = "latency", y: str = "energy", title: str = "Pareto front"
+) -> str:
+    """A self-contained HTML page plotting ``y`` against ``x`` (Plotly when installed)."""
+    try:
+        import plotly.graph_objects as go
+    except ImportError:
+        return _svg_page(data, x, y, title)
+    figure = go.Figure(
+        go.Scatter(
+            x=data[x],
+            y=data[y],
+            mode="markers+lines",
+            text=[f"mapping {i}" for i in range(len(data))],
+        )
+    )
+    figure.update_layout(title=title, xaxis_title=x, yaxis_title=y)
+    return figure.to_html(include_plotlyjs=True, full_html=True)
+
+
+def _svg_page(data: pd.DataFrame, x: str, y: str, title: str) -> str:
+    width, height, pad = 640, 420, 60
+    xs, ys = data[x].to_numpy(float), data[y].to_numpy(float)
+
+    def scale(values: np.ndarray, size: int, flip: bool) -> np.ndarray:
+        low, high = (values.min(), values.max()) if len(values) else (0.0, 1.0)
+        span = high - low or 1.0
+        pos = (values - low) / span * (size - 2 * pad) + pad
+        return size - pos if flip else pos
+
+    px, py = scale(xs, width, False), scale(ys, height, True)
+    points = "".join(
+        f'<circle cx="{a:.1f}" cy="{b:.1f}" r="4"><title>{html.escape(x)} {vx:.6g}, '
+        f"{html.escape(y)} {vy:.6g}</title></circle>"
+        for a, b, vx, vy in zip(px, py, xs, ys, strict=True)
+    )
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        "</head><body><h3>" + html.escape(title) + "</h3>"
+        f'<svg width="{width}" height="{height}" style="border:1px solid #ccc">'
+        f'<text x="{width / 2}" y="{height - 10}">{html.escape(x)}</text>'
+        f'<text x="5" y="20">{html.escape(y)}</text>{points}</svg></body></html>'
+    )
+
+
+def write_front(data: pd.DataFrame, folder: str | Path, metadata: dict[str, Any]) -> list[Path]:
+    """Write front.csv, front.parquet, front.json and pareto.html into ``folder``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = [out / "front.csv", out / "front.parquet", out / "front.json", out / "pareto.html"]
+    data.to_csv(written[0], index=False)
+    table = data.copy()
+    table.attrs = {}
+    table.to_parquet(written[1], index=False)
+    records = data.replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
+    written[2].write_text(
+        json.dumps({"metadata": metadata, "rows": records}, default=str, indent=1)
+    )
+    written[3].write_text(front_html(data))
+    return written
