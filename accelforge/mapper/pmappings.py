@@ -16,7 +16,7 @@ import pandas as pd
 
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
-from accelforge.mapper.templates import TemplateStats, make_templates
+from accelforge.mapper.templates import Template, TemplateStats, make_templates
 from accelforge.mapper.tile_search import (
     TemplateRows,
     search_template,
@@ -30,9 +30,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EinsumPmappings",
+    "PmappingContext",
     "Pmappings",
+    "einsum_templates",
     "make_pmappings",
     "objective_names",
+    "template_pmappings",
     "tracked_memories",
 ]
 
@@ -132,36 +135,81 @@ def tracked_memories(archs: Any) -> set[str]:
     return {m for m, s in sizes.items() if len(s) == 1 and math.isfinite(next(iter(s)))}
 
 
+@dataclass
+class PmappingContext:
+    """Everything per-Einsum pmapping work needs, computed once per spec (picklable)."""
+
+    spec: Spec
+    metrics: Metrics
+    objectives: list[str]
+    fusable: set[str]
+    simple: set[str]
+    tracked: set[str]
+
+    @classmethod
+    def build(cls, spec: Spec) -> PmappingContext:
+        """Evaluate the spec's workload, mapper settings and tracked memories."""
+        workload = spec.evaluate_workload()
+        mapper = spec.evaluated_mapper(workload)
+        archs = [spec.evaluate(name, workload=workload) for name in workload.einsums]
+        return cls(
+            spec=spec,
+            metrics=mapper.metrics,
+            objectives=objective_names(mapper.metrics),
+            fusable={t for t in workload.tensors if len(workload.graph.users(t)) > 1},
+            simple=_simple_variables(spec),
+            tracked=tracked_memories(archs),
+        )
+
+
+def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
+    """(compute unit, template list, stats) for every enabled compute unit of ``einsum``."""
+    spec = context.spec
+    workload = spec.evaluate_workload()
+    arch = spec.evaluate(einsum, workload=workload)
+    ffm = spec.evaluated_mapper(workload).ffm
+    out = []
+    for compute in [c.name for c in arch.nodes if c.kind == "Compute" and c.enabled]:
+        templates, stats = make_templates(
+            arch, compute, workload.einsums[einsum], ffm, context.fusable
+        )
+        out.append((compute, templates, stats))
+    return out
+
+
+def template_pmappings(context: PmappingContext, template: Template) -> list[TemplateRows]:
+    """One template's tile search, split by trivial fused loops, Pareto-pruned."""
+    spec = context.spec
+    workload = spec.evaluate_workload()
+    facts = workload.einsums[template.einsum]
+    arch = spec.evaluate(template.einsum, workload=workload)
+    ffm = spec.evaluated_mapper(workload).ffm
+    rows = search_template(
+        template, facts, arch, workload.variables, ffm, context.fusable, context.simple
+    )
+    return [
+        _prune(part, context.objectives, context.tracked)
+        for part in split_trivial_fused_loops(rows, facts.rank_variable_bounds)
+    ]
+
+
 def make_pmappings(
     spec: Spec, *, on_template: Callable[[TemplateRows, int], None] | None = None
 ) -> Pmappings:
     """Per Einsum, every template's Pareto-optimal pmappings (MAPPER.md §3-§4)."""
-    workload = spec.evaluate_workload()
-    mapper = spec.evaluated_mapper(workload)
-    ffm = mapper.ffm
-    objectives = objective_names(mapper.metrics)
-    fusable = {t for t in workload.tensors if len(workload.graph.users(t)) > 1}
-    simple = _simple_variables(spec)
-    archs = {name: spec.evaluate(name, workload=workload) for name in workload.einsums}
-    tracked = tracked_memories(archs.values())
+    context = PmappingContext.build(spec)
     out: dict[str, EinsumPmappings] = {}
-    for name, facts in workload.einsums.items():
-        arch = archs[name]
+    for name in spec.workload.einsum_names:
         einsum = EinsumPmappings(name)
-        for compute in [c.name for c in arch.nodes if c.kind == "Compute" and c.enabled]:
-            templates, stats = make_templates(arch, compute, facts, ffm, fusable)
+        for compute, templates, stats in einsum_templates(context, name):
             einsum.stats[compute] = stats
             for template in templates:
-                rows = search_template(
-                    template, facts, arch, workload.variables, ffm, fusable, simple
-                )
-                for part in split_trivial_fused_loops(rows, facts.rank_variable_bounds):
-                    table = _prune(part, objectives, tracked)
+                for table in template_pmappings(context, template):
                     if on_template is not None:
                         on_template(table, len(templates))
                     einsum.tables.append(table)
         out[name] = einsum
-    return Pmappings(out, mapper.metrics, fusable, tracked)
+    return Pmappings(out, context.metrics, context.fusable, context.tracked)
 
 
 def backing_depths(table: TemplateRows) -> dict[str, tuple[str, bool, int]]:
