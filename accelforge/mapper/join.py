@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped
+from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
 from accelforge.mapper.tile_search import TemplateRows
 from accelforge.model.paths import Loop
@@ -169,12 +169,37 @@ def join(
         partials = []
         for key, parts in merged.items():
             combined = _concat(key, parts)
-            partials.append(combined.take(np.flatnonzero(pareto_mask(combined.columns()))))
+            view = _tolerant(combined, pmappings, len(objectives), tracked)
+            partials.append(combined.take(np.flatnonzero(pareto_mask(view))))
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:
             on_step(stats, partials)
     return _finish(partials, objectives, tracked, size_of, steps, pmappings)
+
+
+def _tolerant(
+    partial: _Partial, pmappings: Pmappings, n_objectives: int, tracked: list[str]
+) -> np.ndarray:
+    """The columns compared when pruning, rounded by the tolerances (MAPPER.md §8)."""
+    columns = partial.columns()
+    context = pmappings.context
+    if context is None or columns.shape[1] == n_objectives:
+        return columns
+    capacities = []
+    for store in (partial.H, partial.P):
+        for memory in sorted(store):
+            capacities += [context.capacities[memory]] * store[memory].shape[1]
+    capacities += [context.capacities[m] for m, _ in sorted(partial.F)]
+    capacities += [context.capacities[m] for m in sorted(partial.pers)]
+    return tolerant_view(
+        columns,
+        n_objectives,
+        *context.tolerances,
+        np.array(capacities, dtype=float),
+        context.n_einsums + 2,
+        context.n_einsums,
+    )
 
 
 def _join_pair(

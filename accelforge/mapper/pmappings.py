@@ -7,6 +7,7 @@ inside a group a row dominated in every objective and every reservation column i
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from accelforge.errors import SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
+from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.templates import Template, TemplateStats, make_templates
 from accelforge.mapper.tile_search import (
     TemplateRows,
@@ -104,19 +106,31 @@ class Pmappings:
     fusable: set[str]
     tracked: set[str]
     """Memories whose capacity is tracked through the join (finite size)."""
+    context: PmappingContext | None = None
+    """The settings the pmappings were made with (tolerances, capacities)."""
 
     def __getitem__(self, einsum: str) -> pd.DataFrame:
         return self.einsums[einsum].data()
 
 
-def _prune(table: TemplateRows, objectives: list[str], tracked: set[str]) -> TemplateRows:
+def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     if table.n == 0:
         return table
-    columns = [getattr(table, name) for name in objectives]
+    columns = [getattr(table, name) for name in context.objectives]
+    capacities = []
     for r in table.reservations:
-        if r.memory in tracked:
+        if r.memory in context.tracked:
             columns.append(r.bits)
+            capacities.append(context.capacities[r.memory])
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
+    values = tolerant_view(
+        values,
+        len(context.objectives),
+        *context.tolerances,
+        np.array(capacities, dtype=float),
+        context.n_einsums + 2,
+        context.n_einsums,
+    )
     groups = group_ids(table.tiles[: table.fused_loops].T)
     return table.take(pareto_mask_grouped(values, groups))
 
@@ -145,6 +159,10 @@ class PmappingContext:
     fusable: set[str]
     simple: set[str]
     tracked: set[str]
+    capacities: dict[str, float]
+    tolerances: tuple[float, float]
+    """(objective_tolerance, resource_usage_tolerance); the latter is 0 with RESOURCE_USAGE."""
+    n_einsums: int
 
     @classmethod
     def build(cls, spec: Spec) -> PmappingContext:
@@ -152,13 +170,22 @@ class PmappingContext:
         workload = spec.evaluate_workload()
         mapper = spec.evaluated_mapper(workload)
         archs = [spec.evaluate(name, workload=workload) for name in workload.einsums]
+        tracked = tracked_memories(archs)
+        rho = (
+            0.0 if Metrics.RESOURCE_USAGE in mapper.metrics else mapper.ffm.resource_usage_tolerance
+        )
         return cls(
             spec=spec,
             metrics=mapper.metrics,
             objectives=objective_names(mapper.metrics),
             fusable={t for t in workload.tensors if len(workload.graph.users(t)) > 1},
             simple=_simple_variables(spec),
-            tracked=tracked_memories(archs),
+            tracked=tracked,
+            capacities={
+                m: next(a.components[m].size for a in archs if m in a.components) for m in tracked
+            },
+            tolerances=(float(mapper.ffm.objective_tolerance), float(rho)),
+            n_einsums=len(workload.einsums),
         )
 
 
@@ -173,6 +200,15 @@ def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
         templates, stats = make_templates(
             arch, compute, workload.einsums[einsum], ffm, context.fusable
         )
+        if stats.capped:
+            warnings.warn(
+                SpecWarning(
+                    f"Einsum {einsum} on {compute}: stopped after "
+                    f"{ffm.max_pmapping_templates_per_einsum:g} templates "
+                    "(max_pmapping_templates_per_einsum); the mapspace was capped"
+                ),
+                stacklevel=2,
+            )
         out.append((compute, templates, stats))
     return out
 
@@ -188,7 +224,7 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
         template, facts, arch, workload.variables, ffm, context.fusable, context.simple
     )
     return [
-        _prune(part, context.objectives, context.tracked)
+        _prune(part, context)
         for part in split_trivial_fused_loops(rows, facts.rank_variable_bounds)
     ]
 
@@ -209,7 +245,7 @@ def make_pmappings(
                         on_template(table, len(templates))
                     einsum.tables.append(table)
         out[name] = einsum
-    return Pmappings(out, context.metrics, context.fusable, context.tracked)
+    return Pmappings(out, context.metrics, context.fusable, context.tracked, context)
 
 
 def backing_depths(table: TemplateRows) -> dict[str, tuple[str, bool, int]]:

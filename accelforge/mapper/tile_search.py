@@ -26,6 +26,7 @@ __all__ = [
     "ReservationColumn",
     "TemplateRows",
     "search_template",
+    "imperfect_candidates",
     "split_trivial_fused_loops",
     "tile_chains",
 ]
@@ -91,8 +92,26 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def tile_chains(bound: int, n_loops: int, coarseness: int = 1) -> list[tuple[int, ...]]:
-    """Perfect tile chains t1 | bound, t2 | t1, ..., the innermost tile fixed to 1 (§4.2)."""
+def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
+    """Outermost-loop tiles allowed to leave a remainder: for each iteration count
+    ceil(bound / n) only the smallest n (§4.2); steps grow by ``coarseness``."""
+    by_count: dict[int, int] = {}
+    n = 1
+    while n <= bound:
+        by_count.setdefault(-(-bound // n), n)
+        n = n * coarseness if coarseness > 1 else n + 1
+    by_count.setdefault(1, bound)
+    return sorted(set(by_count.values()))
+
+
+def tile_chains(
+    bound: int, n_loops: int, coarseness: int = 1, imperfect_first: bool = False
+) -> list[tuple[int, ...]]:
+    """Tile chains t1, t2 | t1, ..., the innermost tile fixed to 1 (§4.2).
+
+    ``t1`` divides ``bound`` unless ``imperfect_first``, which allows a remainder for the
+    outermost loop only; every inner tile divides its enclosing tile.
+    """
     if n_loops == 0:
         return [()]
     if bound == 1:
@@ -114,20 +133,29 @@ def tile_chains(bound: int, n_loops: int, coarseness: int = 1) -> list[tuple[int
         if len(prefix) == n_loops - 1:
             chains.append((*prefix, 1))
             return
-        for tile in candidates(outer):
+        first = not prefix and imperfect_first
+        for tile in imperfect_candidates(outer, coarseness) if first else candidates(outer):
             walk(tile, (*prefix, tile))
 
     walk(bound, ())
     return chains
 
 
-def _candidate_tiles(loops: list[Loop], bounds: Mapping[str, int], ffm: FFM) -> np.ndarray:
+def _candidate_tiles(
+    loops: list[Loop], bounds: Mapping[str, int], ffm: FFM, simple: set[str]
+) -> np.ndarray:
     by_variable: dict[str, list[int]] = {}
     for index, loop in enumerate(loops):
         by_variable.setdefault(loop.rank_variable, []).append(index)
     per_variable = []
     for var, indices in sorted(by_variable.items()):
-        chains = tile_chains(bounds[var], len(indices), int(ffm.tiling_coarseness))
+        first = loops[indices[0]]
+        imperfect = var in simple and (
+            ffm.explore_imperfect_spatial_loops
+            if first.spatial
+            else ffm.explore_imperfect_temporal_loops
+        )
+        chains = tile_chains(bounds[var], len(indices), int(ffm.tiling_coarseness), imperfect)
         per_variable.append((indices, np.array(chains, dtype=float).reshape(len(chains), -1)))
     total = math.prod(len(chains) for _, chains in per_variable)
     if total > MAX_CANDIDATES:
@@ -166,7 +194,7 @@ def search_template(
     path = template.path
     loops = path.loops
     bounds = facts.rank_variable_bounds
-    tiles = _candidate_tiles(loops, bounds, ffm)
+    tiles = _candidate_tiles(loops, bounds, ffm, simple)
     for loop, row in zip(loops, tiles, strict=True):
         loop.tile = row
     valid = np.asarray(assign_factors(path, bounds, simple), dtype=bool) & np.ones(

@@ -1,0 +1,255 @@
+"""Every FFM knob that the mapper implements has an effect a test can see (MAPPER.md §9).
+
+Most cases use the "constrained" simple arch of MAPPER.md §12 (8 KiB global buffer, DRAM
+energy 10 per bit, buffer throughput 1) with two 64 x 64 matmuls, where fusion trades energy
+against latency.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import accelforge as af
+from accelforge.errors import SpecWarning
+from accelforge.mapper import make_pmappings, map_workload_to_arch
+from accelforge.mapper.tile_search import imperfect_candidates, tile_chains
+from accelforge.model.paths import Loop
+
+CONSTRAINED = {"M": 64, "KN": 64, "GLB_SIZE": 65536, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1}
+
+
+def constrained(n_einsums: int = 2, **extra: object) -> af.Spec:
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={"N_EINSUMS": n_einsums, **CONSTRAINED, **extra},
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+    return spec
+
+
+def _templates(spec: af.Spec) -> int:
+    pm = make_pmappings(spec)
+    return sum(s.templates for e in pm.einsums.values() for s in e.stats.values())
+
+
+def _nontrivial_loops(table, row: int, fused_only: bool) -> list[str]:  # noqa: ANN001
+    loops = table.template.path.loops
+    count = table.fused_loops if fused_only else len(loops)
+    shape: dict[str, float] = {}
+    out = []
+    for index, loop in enumerate(loops[:count]):
+        outer = shape.get(loop.rank_variable, 64.0)
+        if table.tiles[index, row] < outer:
+            out.append(loop.rank_variable)
+        shape[loop.rank_variable] = table.tiles[index, row]
+    return out
+
+
+@pytest.fixture(scope="module")
+def baseline() -> af.mapper.run.Mappings:
+    return map_workload_to_arch(constrained())
+
+
+def test_metrics_choose_the_objectives() -> None:
+    spec = constrained(1)
+    assert len(map_workload_to_arch(spec)) == 5
+    spec.mapper.metrics = af.Metrics.ENERGY
+    front = map_workload_to_arch(spec)
+    assert len(front) == 1 and front.data["energy"][0] == 9699328
+    spec.mapper.metrics = af.Metrics.ENERGY_DELAY_PRODUCT
+    assert len(map_workload_to_arch(spec)) == 1
+
+
+def test_force_memory_hierarchy_order_template_counts() -> None:
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple, af.examples.workloads.matmuls, jinja_parse_data={"N_EINSUMS": 1}
+    )
+    assert _templates(spec) == 16
+    spec.mapper.ffm.force_memory_hierarchy_order = False
+    assert _templates(spec) == 16  # two memory levels: nothing to reorder
+
+
+def test_force_memory_hierarchy_order_on_a_deep_arch() -> None:
+    # MAPPER.md §12: one matmul on eyeriss has 16 templates with the order forced, 222 without.
+    from accelforge.mapper.templates import make_templates
+    from tests.conftest import reference_path
+
+    specs = reference_path() / "specs"
+    spec = af.Spec.from_yaml(
+        specs / "arches/eyeriss.yaml",
+        specs / "workloads/matmuls.yaml",
+        jinja_parse_data={"N_EINSUMS": 1, "M": 8, "KN": 8},
+    )
+    facts = spec.evaluate_workload().einsums["Matmul0"]
+    arch = spec.evaluate("Matmul0", require_costs=False)
+    counts = []
+    for forced in (True, False):
+        spec.mapper.ffm.force_memory_hierarchy_order = forced
+        counts.append(len(make_templates(arch, "MAC", facts, spec.mapper.ffm, set())[0]))
+    assert counts == [16, 222]
+
+
+def test_max_fused_loops(baseline) -> None:  # noqa: ANN001
+    spec = constrained()
+    spec.mapper.ffm.max_fused_loops = 1
+    pm = make_pmappings(spec)
+    for einsum in pm.einsums.values():
+        for table in einsum.tables:
+            for row in range(table.n):
+                assert len(_nontrivial_loops(table, row, fused_only=True)) <= 1
+    limited = map_workload_to_arch(spec)
+    # MAPPER.md §12: the front is unchanged at 1 (10 points, same best energy and latency).
+    assert len(limited) == len(baseline) == 10
+    assert limited.data["energy"].min() == baseline.data["energy"].min()
+
+
+def test_max_fused_loops_zero_means_no_fused_loop() -> None:
+    spec = constrained()
+    spec.mapper.ffm.max_fused_loops = 0
+    front = map_workload_to_arch(spec)
+    assert len(front) >= 1
+    for item in front:
+        for einsum_paths in _fused_loop_tiles(item.mapping):
+            assert einsum_paths == []
+
+
+def _fused_loop_tiles(mapping) -> list[list[int]]:  # noqa: ANN001
+    from accelforge.frontend import mapping as m
+
+    shared = []
+    for node in mapping.nodes:
+        if isinstance(node, m.Sequential):
+            break
+        if isinstance(node, m.Temporal) and int(node.tile_shape) < 64:
+            shared.append(int(node.tile_shape))
+    return [shared]
+
+
+def test_max_fused_loops_per_rank_variable() -> None:
+    spec = constrained()
+    pm = make_pmappings(spec)
+    for einsum in pm.einsums.values():
+        for table in einsum.tables:
+            for row in range(table.n):
+                loops = _nontrivial_loops(table, row, fused_only=True)
+                assert all(loops.count(v) <= 1 for v in loops)
+    spec.mapper.ffm.max_fused_loops_per_rank_variable = 2
+    assert make_pmappings(spec).einsums["Matmul0"].n_rows >= pm.einsums["Matmul0"].n_rows
+
+
+def test_max_loops_minus_ranks_is_enforced() -> None:
+    spec = constrained(1)
+    spec.mapper.ffm.max_loops_minus_ranks = 0
+    pm = make_pmappings(spec)
+    for table in pm.einsums["Matmul0"].tables:
+        for row in range(table.n):
+            assert len(_nontrivial_loops(table, row, fused_only=False)) <= 3
+    unlimited = make_pmappings(constrained(1))
+    evaluated = sum(t.valid for t in pm.einsums["Matmul0"].tables)
+    assert evaluated < sum(t.valid for t in unlimited.einsums["Matmul0"].tables)
+
+
+def test_max_pmapping_templates_per_einsum_caps_and_warns() -> None:
+    spec = constrained()
+    spec.mapper.ffm.max_pmapping_templates_per_einsum = 5
+    with pytest.warns(SpecWarning, match="stopped after 5 templates"):
+        pm = make_pmappings(spec)
+    assert all(s.templates <= 5 for e in pm.einsums.values() for s in e.stats.values())
+
+
+def test_objective_tolerance_keeps_the_contract(baseline) -> None:  # noqa: ANN001
+    spec = constrained()
+    spec.mapper.ffm.objective_tolerance = 0.1
+    tolerant = map_workload_to_arch(spec)
+    exact = list(zip(baseline.data["energy"], baseline.data["latency"], strict=True))
+    ours = list(zip(tolerant.data["energy"], tolerant.data["latency"], strict=True))
+    for energy, latency in exact:
+        assert any(e <= energy * 1.1 and lat <= latency * 1.1 for e, lat in ours)
+    rows = sum(e.n_rows for e in make_pmappings(spec).einsums.values())
+    assert rows <= sum(e.n_rows for e in make_pmappings(constrained()).einsums.values())
+
+
+def test_resource_usage_tolerance_keeps_the_contract(baseline) -> None:  # noqa: ANN001
+    spec = constrained()
+    spec.mapper.ffm.resource_usage_tolerance = 0.1
+    tolerant = map_workload_to_arch(spec)
+    ours = list(zip(tolerant.data["energy"], tolerant.data["latency"], strict=True))
+    usage = baseline.data["usage GlobalBuffer"]
+    for energy, latency, used in zip(
+        baseline.data["energy"], baseline.data["latency"], usage, strict=True
+    ):
+        if used <= 0.9:
+            assert any(e <= energy and lat <= latency for e, lat in ours)
+
+
+def test_prioritize_reuse_of_unfused_tensors_prunes() -> None:
+    spec = constrained()
+    spec.mapper.ffm.prioritize_reuse_of_unfused_tensors = True
+    assert _templates(spec) < _templates(constrained())
+    spec.mapper.metrics = af.Metrics.ENERGY
+    assert map_workload_to_arch(spec).data["energy"][0] >= 18677760
+
+
+def test_tiling_coarseness_candidates() -> None:
+    # MAPPER.md §9: for B = 64, c = 4 keeps {1, 4, 16, 64}; c = 2 on powers of two keeps all.
+    assert [c[0] for c in tile_chains(64, 2, 4)] == [1, 4, 16, 64]
+    assert tile_chains(64, 2, 2) == tile_chains(64, 2, 1)
+    spec = constrained(1)
+    spec.mapper.ffm.tiling_coarseness = 4
+    coarse = sum(t.evaluated for t in make_pmappings(spec).einsums["Matmul0"].tables)
+    assert coarse < sum(
+        t.evaluated for t in make_pmappings(constrained(1)).einsums["Matmul0"].tables
+    )
+
+
+def test_imperfect_temporal_loops_reach_a_tile_of_three() -> None:
+    # MODEL.md E9: with M = 10 an outer m tile of 3 exists only with imperfect loops.
+    assert 3 in imperfect_candidates(10) and 3 not in [c[0] for c in tile_chains(10, 2)]
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={"N_EINSUMS": 1, "M": 10, "KN": 4, "GLB_SIZE": 1000},
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY
+    perfect = make_pmappings(spec)
+    spec.mapper.ffm.explore_imperfect_temporal_loops = True
+    imperfect = make_pmappings(spec)
+    evaluated = [
+        sum(t.evaluated for t in p.einsums["Matmul0"].tables) for p in (perfect, imperfect)
+    ]
+    assert evaluated[1] > evaluated[0]
+
+
+def test_imperfect_loops_use_every_mac() -> None:
+    # at_mac (4 MACs), M = 10, KN = 5, LATENCY. Perfect tiles: the spatial m loop is the
+    # innermost m loop (tile 1), so it uses the m tile of the loop above it: 2 of 4 MACs
+    # (m tile 2), 5 x 5 x 5 = 125 steps. With an imperfect outer m tile of 4, all 4 MACs work
+    # and the exact-average rule (MODEL.md §7) gives 10/4 x 5 x 5 = 62.5 steps.
+    from tests.conftest import reference_path
+
+    specs = reference_path() / "specs"
+    spec = af.Spec.from_yaml(
+        specs / "arches/fanout_variations/at_mac.yaml",
+        specs / "workloads/matmuls.yaml",
+        jinja_parse_data={"N_EINSUMS": 1, "M": 10, "KN": 5},
+    )
+    spec.mapper.metrics = af.Metrics.LATENCY
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)
+        assert map_workload_to_arch(spec).data["latency"][0] == 125
+        spec.mapper.ffm.explore_imperfect_temporal_loops = True
+        assert math.isclose(map_workload_to_arch(spec).data["latency"][0], 62.5)
+
+
+def test_loop_objects_are_not_shared_between_rows() -> None:
+    pm = make_pmappings(constrained(1))
+    loops = [t.template.path.loops for t in pm.einsums["Matmul0"].tables]
+    assert all(isinstance(lp, Loop) for group in loops for lp in group)
+    assert np.all(
+        [t.tiles.shape[0] == len(t.template.path.loops) for t in pm.einsums["Matmul0"].tables]
+    )
