@@ -6,6 +6,7 @@ The tree::
     ├── SpecError (also ValueError)      bad input: names file, line, field path, value, allowed
     │   ├── ExpressionError              an expression could not be evaluated or was refused
     │   └── InvalidMappingError          a user mapping breaks a structural rule
+    ├── MapspaceTooLargeError            a template has more tile-shape candidates than the limit
     └── MissingExtraError (also ImportError)   an optional extra is not installed
 
     SpecWarning (UserWarning)            suspicious but loadable input
@@ -25,6 +26,7 @@ __all__ = [
     "AccelForgeError",
     "ExpressionError",
     "InvalidMappingError",
+    "MapspaceTooLargeError",
     "MissingExtraError",
     "SpecError",
     "SpecWarning",
@@ -135,6 +137,10 @@ class ExpressionError(SpecError):
 
 class InvalidMappingError(SpecError):
     """A mapping breaks a structural rule (missing loop, fanout or capacity exceeded, ...)."""
+
+
+class MapspaceTooLargeError(AccelForgeError):
+    """A template has more tile-shape candidates than the exhaustive tile search handles."""
 
 
 class MissingExtraError(AccelForgeError, ImportError):

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from accelforge.errors import SpecWarning
+from accelforge.errors import MapspaceTooLargeError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.templates import Template, TemplateStats, make_templates
@@ -68,6 +68,8 @@ class EinsumPmappings:
     einsum: str
     tables: list[TemplateRows] = field(default_factory=list)
     stats: dict[str, TemplateStats] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Templates whose tile search was not run, by id, with the reason."""
 
     @property
     def n_rows(self) -> int:
@@ -240,10 +242,23 @@ def make_pmappings(
         for compute, templates, stats in einsum_templates(context, name):
             einsum.stats[compute] = stats
             for template in templates:
-                for table in template_pmappings(context, template):
+                try:
+                    tables = template_pmappings(context, template)
+                except MapspaceTooLargeError as err:
+                    einsum.skipped[template.id] = str(err)
+                    continue
+                for table in tables:
                     if on_template is not None:
                         on_template(table, len(templates))
                     einsum.tables.append(table)
+        if einsum.skipped:
+            warnings.warn(
+                SpecWarning(
+                    f"Einsum {name}: {len(einsum.skipped)} template(s) skipped, so the result "
+                    f"may not be optimal: {next(iter(einsum.skipped.values()))}"
+                ),
+                stacklevel=2,
+            )
         out[name] = einsum
     return Pmappings(out, context.metrics, context.fusable, context.tracked, context)
 

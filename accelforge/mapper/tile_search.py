@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from accelforge.errors import MapspaceTooLargeError
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
@@ -159,7 +160,10 @@ def _candidate_tiles(
         per_variable.append((indices, np.array(chains, dtype=float).reshape(len(chains), -1)))
     total = math.prod(len(chains) for _, chains in per_variable)
     if total > MAX_CANDIDATES:
-        raise MemoryError(f"{total:,} tile-shape candidates exceed the limit {MAX_CANDIDATES:,}")
+        raise MapspaceTooLargeError(
+            f"{total:,} tile-shape candidates exceed the exhaustive search's limit of "
+            f"{MAX_CANDIDATES:,}; use tiling_coarseness > 1 or smaller shapes"
+        )
     tiles = np.ones((len(loops), total))
     grids = np.meshgrid(*[np.arange(len(chains)) for _, chains in per_variable], indexing="ij")
     for (indices, chains), grid in zip(per_variable, grids, strict=True):
