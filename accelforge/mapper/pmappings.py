@@ -165,6 +165,24 @@ class PmappingContext:
     tolerances: tuple[float, float]
     """(objective_tolerance, resource_usage_tolerance); the latter is 0 with RESOURCE_USAGE."""
     n_einsums: int
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_cache"] = {}  # evaluated objects hold closures; workers rebuild them
+        return state
+
+    def evaluated(self, einsum: str) -> tuple[Any, Any, Any]:
+        """(evaluated workload, evaluated arch for ``einsum``, FFM settings), cached."""
+        if "workload" not in self._cache:
+            workload = self.spec.evaluate_workload()
+            self._cache["workload"] = workload
+            self._cache["ffm"] = self.spec.evaluated_mapper(workload).ffm
+        workload = self._cache["workload"]
+        key = f"arch:{einsum}"
+        if key not in self._cache:
+            self._cache[key] = self.spec.evaluate(einsum, workload=workload)
+        return workload, self._cache[key], self._cache["ffm"]
 
     @classmethod
     def build(cls, spec: Spec) -> PmappingContext:
@@ -193,10 +211,7 @@ class PmappingContext:
 
 def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
     """(compute unit, template list, stats) for every enabled compute unit of ``einsum``."""
-    spec = context.spec
-    workload = spec.evaluate_workload()
-    arch = spec.evaluate(einsum, workload=workload)
-    ffm = spec.evaluated_mapper(workload).ffm
+    workload, arch, ffm = context.evaluated(einsum)
     out = []
     for compute in [c.name for c in arch.nodes if c.kind == "Compute" and c.enabled]:
         templates, stats = make_templates(
@@ -217,11 +232,8 @@ def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
 
 def template_pmappings(context: PmappingContext, template: Template) -> list[TemplateRows]:
     """One template's tile search, split by trivial fused loops, Pareto-pruned."""
-    spec = context.spec
-    workload = spec.evaluate_workload()
+    workload, arch, ffm = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]
-    arch = spec.evaluate(template.einsum, workload=workload)
-    ffm = spec.evaluated_mapper(workload).ffm
     rows = search_template(
         template, facts, arch, workload.variables, ffm, context.fusable, context.simple
     )

@@ -258,10 +258,10 @@ def test_loop_objects_are_not_shared_between_rows() -> None:
 def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     from accelforge.mapper import tile_search
 
-    monkeypatch.setattr(tile_search, "MAX_CANDIDATES", 50)
+    monkeypatch.setattr(tile_search, "MAX_CANDIDATES", 10)
     spec = constrained(1)
     with pytest.warns(SpecWarning, match=r"template\(s\) skipped, so the result may not be opt"):
         pm = make_pmappings(spec)
     assert pm.einsums["Matmul0"].skipped
-    assert all("exceed the exhaustive search's limit of 50" in reason
+    assert all("exceed the exhaustive search's limit of 10" in reason
                for reason in pm.einsums["Matmul0"].skipped.values())
