@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import html
 import json
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["front_html", "write_front"]
+__all__ = [
+    "front_html",
+    "read_csv",
+    "read_json",
+    "read_parquet",
+    "write_csv",
+    "write_front",
+    "write_json",
+    "write_parquet",
+]
 
 
 def front_html(
@@ -58,18 +68,59 @@ def _svg_page(data: pd.DataFrame, x: str, y: str, title: str) -> str:
     )
 
 
+def write_csv(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
+    """CSV with a first ``# {metadata}`` line; ``inf`` is written as ``inf``."""
+    Path(path).write_text(f"# {json.dumps(metadata, default=str)}\n" + data.to_csv(index=False))
+
+
+def read_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read :func:`write_csv` output: the data and the metadata."""
+    lines = Path(path).read_text().splitlines(keepends=True)
+    has_meta = bool(lines) and lines[0].startswith("# ")
+    metadata = json.loads(lines[0][2:]) if has_meta else {}
+    return pd.read_csv(StringIO("".join(lines[1:] if has_meta else lines))), metadata
+
+
+def write_json(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
+    """JSON ``{metadata, rows}``; infinities as the strings ``"inf"`` / ``"-inf"``."""
+    records = data.astype(object).replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
+    content = {"metadata": metadata, "rows": records}
+    Path(path).write_text(json.dumps(content, default=str, indent=1))
+
+
+def read_json(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read :func:`write_json` output (``"inf"`` strings become floats again)."""
+    content = json.loads(Path(path).read_text())
+    data = pd.DataFrame(content["rows"]).replace({"inf": np.inf, "-inf": -np.inf})
+    return data.apply(pd.to_numeric), content["metadata"]
+
+
+def write_parquet(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
+    """Parquet (``inf`` stays a float) with the metadata under the schema key ``accelforge``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(data, preserve_index=False)
+    extra = {b"accelforge": json.dumps(metadata, default=str).encode()}
+    pq.write_table(table.replace_schema_metadata({**(table.schema.metadata or {}), **extra}), path)
+
+
+def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read :func:`write_parquet` output: the data and the metadata."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(b"accelforge", b"{}")
+    return table.to_pandas(), json.loads(raw)
+
+
 def write_front(data: pd.DataFrame, folder: str | Path, metadata: dict[str, Any]) -> list[Path]:
     """Write front.csv, front.parquet, front.json and pareto.html into ``folder``."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "front.csv", out / "front.parquet", out / "front.json", out / "pareto.html"]
-    data.to_csv(written[0], index=False)
-    table = data.copy()
-    table.attrs = {}
-    table.to_parquet(written[1], index=False)
-    records = data.replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
-    written[2].write_text(
-        json.dumps({"metadata": metadata, "rows": records}, default=str, indent=1)
-    )
+    write_csv(data, written[0], metadata)
+    write_parquet(data, written[1], metadata)
+    write_json(data, written[2], metadata)
     written[3].write_text(front_html(data))
     return written

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from accelforge import export
 
 if TYPE_CHECKING:
     from accelforge.frontend.mapping import Mapping
@@ -88,13 +89,13 @@ class Mappings:
         return {"mapper": self._spec.mapper.to_section(), "objectives": self.objectives}
 
     def to_csv(self, path: str | Path) -> None:
-        """Write :attr:`data` as CSV (``inf`` is written as ``inf``) with a metadata line."""
-        text = self.data.to_csv(index=False)
-        Path(path).write_text(f"# {json.dumps(self.metadata(), default=str)}\n{text}")
+        """Write :attr:`data` as CSV with the run's settings on a first ``#`` line."""
+        export.write_csv(self.data, path, self.metadata())
 
     def to_json(self, path: str | Path) -> None:
-        """Write :attr:`data` and the metadata as JSON (``inf`` as the string ``"inf"``)."""
-        records = self.data.replace([np.inf, -np.inf], ["inf", "-inf"]).to_dict("records")
-        Path(path).write_text(
-            json.dumps({"metadata": self.metadata(), "rows": records}, default=str, indent=1)
-        )
+        """Write :attr:`data` and the run's settings as JSON (``inf`` as ``"inf"``)."""
+        export.write_json(self.data, path, self.metadata())
+
+    def to_parquet(self, path: str | Path) -> None:
+        """Write :attr:`data` as Parquet with the run's settings in the schema metadata."""
+        export.write_parquet(self.data, path, self.metadata())

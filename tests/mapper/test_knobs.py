@@ -263,5 +263,7 @@ def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.Monkey
     with pytest.warns(SpecWarning, match=r"template\(s\) skipped, so the result may not be opt"):
         pm = make_pmappings(spec)
     assert pm.einsums["Matmul0"].skipped
-    assert all("exceed the exhaustive search's limit of 10" in reason
-               for reason in pm.einsums["Matmul0"].skipped.values())
+    assert all(
+        "exceed the exhaustive search's limit of 10" in reason
+        for reason in pm.einsums["Matmul0"].skipped.values()
+    )
