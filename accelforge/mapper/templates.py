@@ -243,15 +243,20 @@ def make_templates(
             continue
         nodes = _placement_nodes(placement, flat, facts, level)
         for order in _orders(nodes, facts, ffm, fusable, flat):
-            path = _template_path(order, infos, variables, fusable, ffm, facts, compute, flat)
-            key = _dedupe_key(path)
-            if key in seen:
-                continue
-            seen.add(key)
-            if len(templates) >= ffm.max_pmapping_templates_per_einsum:
-                stats.capped = True
+            for first in _first_loop_choices(order, infos, variables, ffm):
+                path = _template_path(
+                    order, infos, variables, fusable, ffm, facts, compute, flat, first
+                )
+                key = _dedupe_key(path)
+                if key in seen:
+                    continue
+                seen.add(key)
+                if len(templates) >= ffm.max_pmapping_templates_per_einsum:
+                    stats.capped = True
+                    break
+                templates.append(Template(facts.name, compute, len(templates), path))
+            if stats.capped:
                 break
-            templates.append(Template(facts.name, compute, len(templates), path))
         if stats.capped:
             break
     stats.templates = len(templates)
@@ -296,7 +301,10 @@ def _template_path(
     facts: EinsumFacts,
     compute: str,
     flat: list,
+    first: Mapping[int, str] | None = None,
 ) -> EinsumPath:
+    """The template path for one storage order; ``first[gap]`` puts that variable first."""
+    first = first or {}
     outermost = min(n.level for n in order)
     group_end = max(i for i, n in enumerate(order) if n.level == outermost or n.persistent)
     fused_backing = [i for i, n in enumerate(order) if n.backing and n.tensor in fusable]
@@ -307,7 +315,10 @@ def _template_path(
         path.nodes.append(Hold(node.tensor, node.memory, node.persistent, len(path.nodes)))
         if index < group_end:
             continue
-        for var in _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth):
+        gap = _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth)
+        if index in first and first[index] in gap:
+            gap = [first[index]] + [v for v in gap if v != first[index]]
+        for var in gap:
             path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
         for component, dimension, var in spatial.get(index, []):
             path.nodes.append(
@@ -342,6 +353,25 @@ def _template_path(
     path.nodes.append(Compute(facts.name, compute))
     path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
     return path
+
+
+def _first_loop_choices(
+    order: list[_Node], infos: Mapping[str, TensorInfo], variables: list[str], ffm: FFM
+) -> list[dict[int, str]]:
+    """Loop-order variants (§3.3): each partially relevant variable tried first in its gap.
+
+    Only partially relevant variables (convolution windows) can make loop order matter, through
+    where a lowered reservation stops; with ``explore_loop_orders`` off one order is kept.
+    """
+    partial = sorted(
+        v for v in variables if any(info.relevance(v) == "partial" for info in infos.values())
+    )
+    if not ffm.explore_loop_orders or not partial:
+        return [{}]
+    choices: list[dict[int, str]] = [{}]
+    for index in range(len(order)):
+        choices += [{index: var} for var in partial]
+    return choices
 
 
 def _is_backing(order: list[_Node], hold: Hold) -> bool:

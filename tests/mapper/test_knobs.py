@@ -267,3 +267,35 @@ def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.Monkey
         "exceed the exhaustive search's limit of 10" in reason
         for reason in pm.einsums["Matmul0"].skipped.values()
     )
+
+
+CONV = """
+workload:
+  rank_sizes: {X: 10}
+  iteration_space_shape: {p: 0 <= p < 8, r: 0 <= r < 3}
+  bits_per_value: {All: 8}
+  einsums:
+  - name: Conv
+    tensor_accesses:
+    - {name: I, projection: {X: p + r}}
+    - {name: W, projection: [r]}
+    - {name: O, projection: [p], output: true}
+"""
+
+
+def test_explore_loop_orders_only_matters_for_partially_relevant_variables(tmp_path) -> None:  # noqa: ANN001
+    (tmp_path / "conv.yaml").write_text(CONV)
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        tmp_path / "conv.yaml",
+        jinja_parse_data={"GLB_SIZE": 64, "DRAM_ENERGY": 10},
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY
+    explored = (_templates(spec), map_workload_to_arch(spec).data["energy"][0])
+    spec.mapper.ffm.explore_loop_orders = False
+    single = (_templates(spec), map_workload_to_arch(spec).data["energy"][0])
+    assert single[0] < explored[0]
+    assert single[1] >= explored[1]
+    matmul = constrained(1)
+    matmul.mapper.ffm.explore_loop_orders = False
+    assert _templates(matmul) == _templates(constrained(1)) == 16
