@@ -20,6 +20,7 @@ from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
 from accelforge.mapper.templates import Template
 from accelforge.model.einsum_eval import einsum_quantities
+from accelforge.model.occupancy import bits_by_memory
 from accelforge.model.paths import Hold, Loop, assign_factors
 from accelforge.model.result import leak_energy
 
@@ -214,10 +215,7 @@ def search_template(
                 for loop in loops:
                     if loop.spatial and loop.component == node.name and loop.rank_variable in names:
                         valid &= _compare(loop.factor, op, value)
-    used_bits: dict[str, Any] = {}
-    for r in result.reservations:
-        used_bits[r.memory] = used_bits.get(r.memory, 0.0) + r.bits
-    for memory, bits in used_bits.items():
+    for memory, bits in bits_by_memory(result.reservations).items():
         valid &= bits <= arch.components[memory].size
     fused = _fused_loop_count(template, fusable)
     valid &= _loop_limits(loops, fused, bounds, ffm)

@@ -16,7 +16,7 @@ import numpy as np
 from accelforge.frontend import mapping as m
 from accelforge.model.einsum_eval import check_structure, einsum_quantities
 from accelforge.model.evaluate import _simple_variables, _tile_values
-from accelforge.model.occupancy import joint_usage
+from accelforge.model.occupancy import bits_by_memory, joint_usage
 from accelforge.model.paths import assign_factors, einsum_paths
 from accelforge.model.result import leak_energy
 
@@ -84,10 +84,7 @@ def evaluate_batch(spec: Spec, mapping: m.Mapping, tiles: Sequence[Any]) -> Batc
         for node in flat:
             for dim in node.spatial:
                 valid &= result.spatial_used[(node.name, dim.name)] <= dim.fanout + 1e-9
-        used: dict[str, Any] = {}
-        for r in result.reservations:
-            used[r.memory] = used.get(r.memory, 0.0) + r.bits
-        for memory, bits in used.items():
+        for memory, bits in bits_by_memory(result.reservations).items():
             valid &= bits <= arch.components[memory].size
         repeat = facts.einsum.n_instances * spec.workload.n_instances
         leak = sum(leak_energy(c, arch, result) for c in arch.components.values())

@@ -297,24 +297,21 @@ def _component_latency(
     return value if isinstance(value, np.ndarray) else float(value)
 
 
-def elementwise_max(*args: Any) -> Any:
-    """``max`` that also works on numpy arrays (element by element)."""
-    values = list(args[0]) if len(args) == 1 else list(args)
-    out = values[0]
-    for value in values[1:]:
-        out = np.maximum(out, value)
-    return out
+def _elementwise(combine: Any) -> Any:
+    def reduce(*args: Any) -> Any:
+        values = list(args[0]) if len(args) == 1 else list(args)
+        out = values[0]
+        for value in values[1:]:
+            out = combine(out, value)
+        return out
+
+    return reduce
 
 
-def elementwise_min(*args: Any) -> Any:
-    """``min`` that also works on numpy arrays (element by element)."""
-    values = list(args[0]) if len(args) == 1 else list(args)
-    out = values[0]
-    for value in values[1:]:
-        out = np.minimum(out, value)
-    return out
-
-
+elementwise_max = _elementwise(np.maximum)
+"""``max`` that also works on numpy arrays (element by element)."""
+elementwise_min = _elementwise(np.minimum)
+"""``min`` that also works on numpy arrays (element by element)."""
 ELEMENTWISE = {"max": elementwise_max, "min": elementwise_min}
 
 

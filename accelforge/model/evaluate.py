@@ -11,7 +11,7 @@ from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.values import Where, evaluate_number
 from accelforge.model.constraints import check_placement, constraint_violations
 from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
-from accelforge.model.occupancy import joint_usage
+from accelforge.model.occupancy import bits_by_memory, joint_usage
 from accelforge.model.paths import einsum_paths
 from accelforge.model.result import ModelResult
 
@@ -107,10 +107,7 @@ def _simple_variables(spec: Spec) -> set[str]:
 
 
 def _check_einsum_capacity(result: EinsumResult, arch: EvaluatedArch) -> None:
-    used: dict[str, float] = {}
-    for r in result.reservations:
-        used[r.memory] = used.get(r.memory, 0.0) + r.bits
-    for memory, bits in used.items():
+    for memory, bits in bits_by_memory(result.reservations).items():
         size = arch.components[memory].size
         if size is not None and bits > size:
             parts = ", ".join(

@@ -12,7 +12,14 @@ import numpy as np
 from accelforge.model.access import IRRELEVANT, PARTIAL, TensorInfo, tile_size
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop, shared_loop_count
 
-__all__ = ["JointUsage", "Reservation", "joint_usage", "live_bits", "reservations"]
+__all__ = [
+    "JointUsage",
+    "Reservation",
+    "bits_by_memory",
+    "joint_usage",
+    "live_bits",
+    "reservations",
+]
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,14 @@ def reservations(
             settle(pending)
             pending = []
     return out
+
+
+def bits_by_memory(items: list[Reservation]) -> dict[str, Any]:
+    """Sum of reservation bits per memory (floats or arrays)."""
+    used: dict[str, Any] = {}
+    for r in items:
+        used[r.memory] = used.get(r.memory, 0.0) + r.bits
+    return used
 
 
 def _passes(hold: Hold, loop: Loop, infos: Mapping[str, TensorInfo]) -> bool:
