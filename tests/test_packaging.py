@@ -71,14 +71,14 @@ def test_import_is_light_and_side_effect_free() -> None:
 
 
 def test_core_never_imports_widgets() -> None:
+    # The Jupyter layer is never imported by the core; plotly only lazily, where an optional
+    # nicer figure is offered (the CLI's pareto.html falls back to an SVG page without it).
     offenders = [
         str(p.relative_to(ROOT))
         for p in (ROOT / "accelforge").rglob("*.py")
-        if re.search(
-            r"^\s*(from|import)\s+(accelforge\.widgets|widgets|ipywidgets|plotly)\b",
-            p.read_text(),
-            re.M,
-        )
+        if re.search(r"^\s*(from|import)\s+(accelforge\.widgets|widgets|ipywidgets)\b",
+                     p.read_text(), re.M)
+        or re.search(r"^(from|import)\s+plotly\b", p.read_text(), re.M)
     ]
     assert offenders == []
 

@@ -1,19 +1,44 @@
-"""The mapper: its documented configuration (``FFM``, ``Metrics``, ``Mapper``).
+"""The mapper: its documented configuration (``FFM``, ``Metrics``, ``Mapper``) and runs.
 
 ``make_pmappings`` finds every Einsum's Pareto-optimal pmappings, ``join_pmappings`` joins them
-into the Pareto-optimal fused mappings, ``map_workload_to_arch`` does both.
+into the Pareto-optimal fused mappings, ``map_workload_to_arch`` does both. ``start`` runs the
+same pipeline in the background (in worker processes), streaming events (``RunStarted``,
+``TemplateDone``, ``EinsumDone``, ``JoinStep``, ``RunWarning``, ``RunFinished``) and
+supporting cancellation.
 """
 
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
+from accelforge.mapper.events import (
+    EinsumDone,
+    JoinStep,
+    RunFinished,
+    RunProgress,
+    RunStarted,
+    RunWarning,
+    TemplateDone,
+)
+from accelforge.mapper.executors import InProcessExecutor, ProcessExecutor
 from accelforge.mapper.pmappings import Pmappings, make_pmappings
 from accelforge.mapper.run import join_pmappings, map_workload_to_arch
+from accelforge.mapper.streaming import MapperRun, start
 
 __all__ = [
+    "EinsumDone",
     "FFM",
+    "InProcessExecutor",
+    "JoinStep",
     "Mapper",
+    "MapperRun",
     "Metrics",
     "Pmappings",
+    "ProcessExecutor",
+    "RunFinished",
+    "RunProgress",
+    "RunStarted",
+    "RunWarning",
+    "TemplateDone",
     "join_pmappings",
     "make_pmappings",
     "map_workload_to_arch",
+    "start",
 ]

@@ -6,9 +6,9 @@
     RunWarning*                          templates capped (already issued as Python warnings)
     per Einsum, in workload order:
         TemplateDone*                    one per template that ran, in template order
-        EinsumDone                       then RunWarning* for templates skipped in it
-    JoinStep*                            one per joined Einsum
-    RunWarning*                          e.g. joined mappings dropped
+        EinsumDone                       then RunWarning* for templates skipped or failed
+    JoinStep*                            one per joined Einsum (none if the join is skipped)
+    RunWarning*                          joined mappings dropped; a status other than OK
     RunFinished                          always last, exactly once
 
 Every event is a frozen dataclass holding only plain values and small DataFrames, so it pickles

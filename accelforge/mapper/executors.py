@@ -18,17 +18,35 @@ futures would be wrapped the same way).
 
 Scripts that use a process executor must guard their entry point with
 ``if __name__ == "__main__":``, as for any ``multiprocessing`` code; notebooks need nothing.
+
+Limits are honoured inside the worker by :func:`guarded_call`, whatever the executor: it refuses
+to start a call after a deadline or while the process is over its memory limit, catches the
+call's exception, and reports an :class:`Outcome` instead of ever raising or killing anything.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import os
+import sys
+import time
+import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-__all__ = ["Executor", "InProcessExecutor", "ProcessExecutor", "default_n_workers"]
+__all__ = [
+    "CallLimits",
+    "Executor",
+    "InProcessExecutor",
+    "Outcome",
+    "ProcessExecutor",
+    "default_n_workers",
+    "guarded_call",
+    "rss_bytes",
+]
 
 T = TypeVar("T")
 
@@ -129,3 +147,102 @@ class ProcessExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+# --- the worker-side guard ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """Cooperative limits a worker checks around one call (:func:`guarded_call`).
+
+    Attributes
+    ----------
+    start_deadline : float
+        ``time.time()`` after which the call must not start (the wall clock is shared by
+        processes on one machine).
+    seconds : float
+        A call running longer is reported as ``"time_limit"`` (its value is kept).
+    memory_bytes : float
+        Resident memory the worker process may use.
+    """
+
+    start_deadline: float = math.inf
+    seconds: float = math.inf
+    memory_bytes: float = math.inf
+
+
+@dataclass
+class Outcome:
+    """How one guarded call ended.
+
+    Attributes
+    ----------
+    status : {"ok", "time_limit", "memory_limit", "error"}
+        ``"ok"``, or the limit or failure that applied.
+    value : Any
+        The call's return value; None when it did not complete.
+    complete : bool
+        Whether the call ran to the end (``value`` is its result).
+    message : str or None
+        What happened, for anything but ``"ok"``.
+    error : str or None
+        The class name of the exception the call raised.
+    seconds : float
+        Wall time of the call.
+    """
+
+    status: Literal["ok", "time_limit", "memory_limit", "error"]
+    value: Any = None
+    complete: bool = True
+    message: str | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def rss_bytes() -> int:
+    """This process's resident memory, from ``/proc`` or ``getrusage`` (peak); 0 if unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024  # bytes on macOS, KiB elsewhere
+
+
+def _over_memory(limit: float) -> str | None:
+    rss = rss_bytes() if math.isfinite(limit) else 0
+    return f"worker memory {rss / 1e6:.0f} MB > limit {limit / 1e6:.0f} MB" if rss > limit else None
+
+
+def guarded_call(limits: CallLimits, fn: Callable[..., Any], /, *args: Any) -> Outcome:
+    """Run ``fn(*args)`` under ``limits`` in the current (worker) process; never raises.
+
+    Memory is checked before and after the call: over the limit before, the call does not
+    start; over it after, the value is kept and the status says so.
+    """
+    if time.time() >= limits.start_deadline:
+        return Outcome("time_limit", complete=False, message="not started: time_limit")
+    over = _over_memory(limits.memory_bytes)
+    if over is not None:
+        return Outcome("memory_limit", complete=False, message=f"not started: {over}")
+    began = time.perf_counter()
+    try:
+        value = fn(*args)
+    except Exception as err:  # reported, so one failing call never ends the run
+        message = "".join(traceback.format_exception_only(type(err), err)).strip()
+        seconds = time.perf_counter() - began
+        return Outcome("error", None, False, message, type(err).__name__, seconds)
+    outcome = Outcome("ok", value, seconds=time.perf_counter() - began)
+    if outcome.seconds > limits.seconds:
+        outcome.status = "time_limit"
+        outcome.message = f"took {outcome.seconds:.3g} s > its limit; the result is complete"
+    over = _over_memory(limits.memory_bytes)
+    if over is not None:
+        outcome.status, outcome.message = "memory_limit", f"{over} after the call; complete"
+    return outcome

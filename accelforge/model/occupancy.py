@@ -187,11 +187,18 @@ def joint_usage(
     by_einsum: Mapping[str, list[Reservation]],
     size_of: Callable[[str, str], float],
 ) -> dict[str, JointUsage]:
-    """Peak usage of every memory while each Einsum runs (MODEL.md §8.4)."""
+    """Peak usage of every memory while each Einsum runs (MODEL.md §8.4).
+
+    A memory of infinite size never overflows and its usage fraction is 0, so its live sets
+    are not computed (its ``bits`` are reported as 0).
+    """
     memories = sorted({r.memory for items in by_einsum.values() for r in items})
     out: dict[str, JointUsage] = {}
     for memory in memories:
         usage = JointUsage(bits=0.0, fraction=0.0, fits=True, worst=order[0])
+        if all(math.isinf(size_of(e, memory)) for e in order):
+            out[memory] = usage
+            continue
         for einsum in order:
             live = live_bits(einsum, paths, by_einsum, memory, order)
             bits = sum((r.bits for r in live.values()), 0.0)

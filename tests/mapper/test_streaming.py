@@ -1,0 +1,320 @@
+"""Streaming runs (MAPPER.md §10-§11): event order, determinism over workers, cancel, limits,
+failing units, no side effects, and the blocking API as a consumer of the same events."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import accelforge as af
+from accelforge.mapper import (
+    EinsumDone,
+    InProcessExecutor,
+    JoinStep,
+    ProcessExecutor,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    TemplateDone,
+    join_pmappings,
+    make_pmappings,
+    map_workload_to_arch,
+    start,
+    streaming,
+)
+
+BOUND = 60.0
+"""Seconds within which any run here must finish (spawned workers included)."""
+
+
+def make_spec(n_einsums: int = 2, size: int = 16) -> af.Spec:
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={
+            "N_EINSUMS": n_einsums,
+            "M": size,
+            "KN": size,
+            "GLB_SIZE": 4096,
+            "DRAM_ENERGY": 10,
+            "GLB_THROUGHPUT": 1,
+        },
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+    return spec
+
+
+def signature(events: list[Any]) -> list[tuple[str, str | None, str | None]]:
+    """What must not depend on the worker count: type, Einsum, template id."""
+    return [
+        (type(e).__name__, getattr(e, "einsum", None), getattr(e, "template", None)) for e in events
+    ]
+
+
+@pytest.fixture(scope="module")
+def in_process() -> tuple[Any, list[Any]]:
+    run = start(make_spec(), n_workers=1)
+    return run, list(run.events())
+
+
+def test_events_in_order_with_counts(in_process: tuple[Any, list[Any]]) -> None:
+    run, events = in_process
+    assert isinstance(events[0], RunStarted)
+    assert isinstance(events[-1], RunFinished)
+    assert sum(isinstance(e, RunFinished) for e in events) == 1
+    started: RunStarted = events[0]
+    assert started.einsums == ("Matmul0", "Matmul1")
+    assert started.compute_units == {"Matmul0": ("MAC",), "Matmul1": ("MAC",)}
+    assert started.metrics == ("LATENCY", "ENERGY")
+    assert started.knobs["time_limit"] == float("inf")
+
+    done = [e for e in events if isinstance(e, TemplateDone)]
+    assert len(done) == started.n_templates == sum(started.template_counts.values())
+    assert [e.done for e in done] == list(range(1, len(done) + 1))
+    assert all(e.total == started.n_templates and e.status == "ok" for e in done)
+    reference = make_pmappings(make_spec())
+    for name in started.einsums:
+        mine = [e for e in done if e.einsum == name]
+        assert [e.einsum_done for e in mine] == list(range(1, len(mine) + 1))
+        assert {e.einsum_total for e in mine} == {started.template_counts[name]}
+        ordinals = [int(e.template.rsplit("/", 1)[1]) for e in mine]
+        assert ordinals == sorted(ordinals)
+        assert sum(e.kept for e in mine) == reference.einsums[name].n_rows
+    for e in done:
+        assert list(e.rows.columns) == ["energy", "latency", "template", "row"]
+        assert len(e.rows) == e.kept > 0 and set(e.rows["template"]) == {e.template}
+        assert list(e.rows["row"]) == list(range(e.kept))
+        assert e.evaluated >= e.valid >= 1
+
+    kinds = [type(e).__name__ for e in events]
+    first_done = kinds.index("EinsumDone")
+    assert set(kinds[1:first_done]) == {"TemplateDone"}
+    assert [e.einsum for e in events if isinstance(e, EinsumDone)] == list(started.einsums)
+    steps = [e for e in events if isinstance(e, JoinStep)]
+    assert [(s.index, s.n, s.einsum) for s in steps] == [(0, 2, "Matmul0"), (1, 2, "Matmul1")]
+    assert kinds.index("JoinStep") > kinds.index("EinsumDone") + 1
+    for event in events:  # every event crosses a process boundary
+        assert type(pickle.loads(pickle.dumps(event))) is type(event)
+
+
+def test_result_status_progress_and_front(in_process: tuple[Any, list[Any]]) -> None:
+    run, events = in_process
+    finished: RunFinished = events[-1]
+    assert run.status == finished.status == "OK" and finished.unfinished == ()
+    expected = join_pmappings(make_spec(), make_pmappings(make_spec())).data
+    mappings = run.result(timeout=0)
+    pd.testing.assert_frame_equal(mappings.data, expected)
+    pd.testing.assert_frame_equal(finished.front, expected)
+    assert run.statistics["front_size"] == len(expected) == 9
+    assert run.statistics["unit_status"]["ok"] == events[0].n_templates
+    progress = run.progress
+    assert progress.phase == "finished"
+    assert progress.templates_done == progress.templates_total == events[0].n_templates
+    assert progress.einsums_done == 2
+    assert progress.best_energy == expected["energy"].min()
+    assert sum(len(run.pmappings[e]) for e in ("Matmul0", "Matmul1")) == progress.rows_kept
+
+
+def test_same_front_and_events_with_two_processes(in_process: tuple[Any, list[Any]]) -> None:
+    run1, events1 = in_process
+    run2 = start(make_spec(), n_workers=2)
+    events2 = list(run2.events())
+    assert run2.status == "OK" and events2[0].n_workers == 2
+    assert signature(events2) == signature(events1)
+    pd.testing.assert_frame_equal(run2.result(timeout=BOUND).data, run1.result().data)
+    for a, b in zip(events1, events2, strict=True):
+        if isinstance(a, TemplateDone):
+            pd.testing.assert_frame_equal(a.rows, b.rows)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_cancel_mid_stream(n_workers: int) -> None:
+    began = time.monotonic()
+    run = start(make_spec(4, 64), n_workers=n_workers)
+    for event in run.events():
+        if isinstance(event, TemplateDone):
+            run.cancel()
+            break
+    mappings = run.result(timeout=BOUND)  # raises TimeoutError if the run hangs
+    assert time.monotonic() - began < BOUND
+    events = list(run.events())
+    assert isinstance(events[-1], RunFinished)
+    assert run.status in ("CANCELLED", "PARTIAL")
+    if run.status == "PARTIAL":
+        assert mappings is None and events[-1].front.empty
+        assert run.unfinished and len(run.pmappings["Matmul0"]) > 0
+    assert any(isinstance(e, RunWarning) for e in events)
+    while multiprocessing.active_children():  # busy workers finish their unit, then exit
+        assert time.monotonic() - began < BOUND, "worker processes outlived the run"
+        time.sleep(0.05)
+
+
+def test_time_limit_returns_quickly_with_pmappings() -> None:
+    spec = make_spec(4, 64)  # about 2-3 s unlimited
+    spec.mapper.ffm.time_limit = 0.5
+    began = time.monotonic()
+    run = start(spec, n_workers=1)
+    run.result(timeout=BOUND)
+    assert time.monotonic() - began < 5
+    assert run.status == "TIME_LIMIT"
+    statistics = run.statistics
+    assert run.unfinished or len(statistics["join_steps"]) < 4  # something was cut
+    assert len(run.pmappings["Matmul0"]) > 0
+    assert isinstance(list(run.events())[-1], RunFinished)
+
+
+def test_memory_limit_per_process_reports_units() -> None:
+    spec = make_spec()
+    spec.mapper.ffm.memory_limit_per_process = 50e6  # below any interpreter's footprint
+    run = start(spec, n_workers=1)
+    assert run.result(timeout=BOUND) is not None  # the join ran, on nothing
+    assert run.status == "MEMORY_LIMIT"
+    done = [e for e in run.events() if isinstance(e, TemplateDone)]
+    assert done and {e.status for e in done} == {"memory_limit"}
+    assert len(run.unfinished) == len(done)
+
+
+def test_failing_unit_reports_error_and_run_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = streaming.template_pmappings
+    victim = "Matmul0/MAC/1"
+
+    def flaky(context: Any, template: Any) -> Any:
+        if template.id == victim:
+            raise RuntimeError("injected failure")
+        return real(context, template)
+
+    monkeypatch.setattr(streaming, "template_pmappings", flaky)
+    run = start(make_spec(), n_workers=1)
+    events = list(run.events())
+    failed = [e for e in events if isinstance(e, TemplateDone) and e.status == "error"]
+    assert [e.template for e in failed] == [victim]
+    assert "RuntimeError: injected failure" in failed[0].message
+    assert failed[0].rows.empty and not failed[0].complete
+    assert run.status == "PARTIAL" and run.unfinished == (victim,)
+    assert run.result(timeout=BOUND) is not None  # the join ran on the other templates
+    assert run.statistics["errors"] == [{"template": victim, "message": failed[0].message}]
+    assert any(isinstance(e, RunWarning) and "failed" in e.message for e in events)
+
+
+def test_no_side_effects_in_cwd_or_tmpdir(tmp_path: Path) -> None:
+    cwd, tmp = tmp_path / "cwd", tmp_path / "tmp"
+    cwd.mkdir()
+    tmp.mkdir()
+    script = textwrap.dedent(
+        """
+        import os
+        import tests.mapper.test_streaming as t
+        from accelforge.mapper import map_workload_to_arch
+
+        if __name__ == "__main__":
+            for n in (1, 2):
+                assert len(map_workload_to_arch(t.make_spec(), n_workers=n)) == 9
+            print(sorted(os.listdir(".")), sorted(os.listdir(os.environ["TMPDIR"])))
+        """
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=2 * BOUND,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[] []"
+    assert list(cwd.iterdir()) == [] and list(tmp.iterdir()) == []
+
+
+def test_blocking_call_consumes_the_same_events(in_process: tuple[Any, list[Any]]) -> None:
+    run, events = in_process
+    seen: list[Any] = []
+    mappings = map_workload_to_arch(make_spec(), on_event=seen.append)
+    assert signature(seen) == signature(events)
+    pd.testing.assert_frame_equal(mappings.data, run.result().data)
+
+
+def test_blocking_call_returns_empty_mappings_without_a_front() -> None:
+    spec = make_spec()
+    spec.mapper.ffm.memory_limit_per_process = 50e6
+    with pytest.warns(af.SpecWarning, match="MEMORY_LIMIT"):
+        mappings = map_workload_to_arch(spec)
+    assert len(mappings) == 0 and mappings.data.empty
+
+
+def test_start_validates_before_any_work() -> None:
+    with pytest.raises(ValueError, match="n_workers must be an integer >= 1"):
+        start(make_spec(), n_workers=0)
+    with pytest.raises(ValueError, match="not both"):
+        start(make_spec(), n_workers=1, executor=InProcessExecutor())
+
+
+def test_executors() -> None:
+    with InProcessExecutor() as executor:
+        assert executor.submit(divmod, 7, 2).result() == (3, 1)
+        assert isinstance(executor.submit(divmod, 1, 0).exception(), ZeroDivisionError)
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        executor.submit(divmod, 1, 1)
+    with pytest.raises(ValueError, match="'fork' is unsafe"):
+        ProcessExecutor(1, start_method="fork")  # type: ignore[arg-type]
+    with ProcessExecutor(1) as pool:
+        future = pool.submit(divmod, 9, 4)
+        assert isinstance(future, cf.Future) and future.result(timeout=BOUND) == (2, 1)
+
+
+def test_run_on_a_callers_executor_leaves_it_open() -> None:
+    executor = InProcessExecutor()
+    run = start(make_spec(), executor=executor)
+    assert run.result(timeout=BOUND) is not None and run.status == "OK"
+    assert executor.submit(divmod, 4, 2).result() == (2, 0)
+
+
+class _DyingExecutor(InProcessExecutor):
+    """Runs five units, then behaves like a pool whose worker process died."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def submit(self, fn: Any, /, *args: Any) -> cf.Future[Any]:
+        self.calls += 1
+        if self.calls <= 5:
+            return super().submit(fn, *args)
+        future: cf.Future[Any] = cf.Future()
+        future.set_exception(BrokenProcessPool("a worker died"))
+        return future
+
+
+def test_dead_worker_ends_with_worker_failed_and_keeps_results() -> None:
+    run = start(make_spec(), executor=_DyingExecutor())
+    run.result(timeout=BOUND)
+    assert run.status == "WORKER_FAILED"
+    done = [e for e in run.events() if isinstance(e, TemplateDone)]
+    assert len(done) == 5 and len(run.unfinished) == run.statistics["templates"] - 5
+    assert any(isinstance(e, RunWarning) and "died" in e.message for e in run.events())
+
+
+def test_a_crash_in_the_run_is_reported_and_reraised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_join(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("bug in the join")
+
+    monkeypatch.setattr(streaming, "_join_and_evaluate", broken_join)
+    run = start(make_spec(), n_workers=1)
+    last = list(run.events())[-1]  # the consumer is released, not hung
+    assert isinstance(last, RunFinished) and last.status == "WORKER_FAILED"
+    assert "bug in the join" in last.message
+    with pytest.raises(KeyError, match="bug in the join"):
+        run.result(timeout=BOUND)
