@@ -299,3 +299,18 @@ def test_explore_loop_orders_only_matters_for_partially_relevant_variables(tmp_p
     matmul = constrained(1)
     matmul.mapper.ffm.explore_loop_orders = False
     assert _templates(matmul) == _templates(constrained(1)) == 16
+
+
+def test_resource_usage_front_trades_energy_against_buffer_usage() -> None:
+    # MAPPER.md §12: ENERGY|RESOURCE_USAGE, constrained N=2: 20 mappings, GlobalBuffer peak
+    # usage from nearly 0 to about 0.51.
+    spec = constrained()
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.RESOURCE_USAGE
+    front = map_workload_to_arch(spec).data.sort_values("energy")
+    assert len(front) == 20
+    assert front["energy"].iloc[0] == 18677760
+    usage = front["usage GlobalBuffer"].to_numpy()
+    assert np.all(np.diff(usage) < 0)  # more energy only ever buys less buffer
+    assert 0.5 < usage[0] < 0.51
+    spec.mapper.ffm.resource_usage_tolerance = 0.1  # ignored with RESOURCE_USAGE as a metric
+    assert len(map_workload_to_arch(spec)) == 20
