@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from accelforge.frontend import mapping as m
+from accelforge.mapper.loop_blocks import meet, order, partition_of
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 
 __all__ = ["build_mapping"]
@@ -46,6 +47,49 @@ def _node(item: Any, tile: float | None = None) -> m._Node:
     raise TypeError(item)
 
 
+def _align_shared_loops(
+    paths: list[tuple[EinsumPath, list[float]]], shared: list[int], first: int, last: int, done: int
+) -> None:
+    """Put the loops Einsums first..last share in one order every one of them allows.
+
+    Loops between two storage nodes of a pmapping may be permuted freely (§5); the join only
+    joined pmappings whose block structures admit a common order, which is applied here to each
+    path (loops move within their blocks, so storage nodes keep their places).
+    """
+    if first == last:
+        return
+    common = min(shared[first:last])
+    if common > done:
+        merged = partition_of(paths[first][0].nodes, paths[first][1], common)
+        for index in range(first + 1, last + 1):
+            other = partition_of(paths[index][0].nodes, paths[index][1], common)
+            merged = meet(merged, other) if merged is not None else None
+        if merged is None:
+            raise ValueError("joined pmappings admit no common order of their shared loops")
+        target = order(merged)
+        for index in range(first, last + 1):
+            _reorder(paths[index], target)
+    begin = first
+    for k in range(first, last + 1):
+        if k == last or shared[k] == common:
+            _align_shared_loops(paths, shared, begin, k, common)
+            begin = k + 1
+
+
+def _reorder(entry: tuple[EinsumPath, list[float]], target: list[Any]) -> None:
+    path, tiles = entry
+    loops = path.loops
+    pool: dict[Any, list[tuple[Loop, float]]] = {}
+    for loop, tile in zip(loops[: len(target)], tiles, strict=False):
+        key = (loop.rank_variable, loop.spatial, loop.component, loop.dimension, float(tile))
+        pool.setdefault(key, []).append((loop, tile))
+    chosen = [pool[key].pop(0) for key in target]
+    positions = [i for i, n in enumerate(path.nodes) if isinstance(n, Loop)][: len(target)]
+    for position, (loop, tile), slot in zip(positions, chosen, range(len(target)), strict=True):
+        path.nodes[position] = loop
+        tiles[slot] = tile
+
+
 def build_mapping(
     paths: list[tuple[EinsumPath, list[float]]],
     shared: list[int],
@@ -58,6 +102,7 @@ def build_mapping(
     with no loop between them their order changes no count.
     """
     rank = memory_rank or {}
+    _align_shared_loops(paths, shared, 0, len(paths) - 1, 0)
     levels = [_levels(path) for path, _ in paths]
     tiles = [list(t) for _, t in paths]
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from accelforge.mapper.loop_blocks import Partition, meet, partition_of, truncate
 from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
 from accelforge.mapper.tile_search import TemplateRows
-from accelforge.model.paths import Loop
 
 __all__ = ["JoinedRows", "JoinStats", "join"]
 
@@ -84,19 +84,13 @@ class JoinedRows:
     steps: list[JoinStats] = field(default_factory=list)
 
 
-def _interface(table: TemplateRows, tiles: np.ndarray, loops: list[Loop], depth: int) -> tuple:
-    return tuple(
-        (lp.rank_variable, lp.spatial, lp.component, lp.dimension, float(tile))
-        for lp, tile in zip(loops[:depth], tiles[:depth], strict=True)
-    )
-
-
 @dataclass
 class _RightGroup:
     table_index: int
     table: TemplateRows
     rows: np.ndarray
-    loops_key: tuple
+    partition: Partition
+    """The fused loops cut into freely permutable blocks (§5)."""
     backing: dict[str, tuple[str, bool, int]]
     d_left: int
     d_right: int
@@ -112,7 +106,6 @@ def _right_groups(
         backing = backing_depths(table)
         d_left = max((backing[t][2] for t in previous if t in backing), default=0)
         d_right = max((backing[t][2] for t in following if t in backing), default=0)
-        loops = table.template.path.loops
         groups = group_ids(table.tiles[: table.fused_loops].T)
         for group in np.unique(groups):
             rows = np.flatnonzero(groups == group)
@@ -122,7 +115,7 @@ def _right_groups(
                     index,
                     table,
                     rows,
-                    _interface(table, tiles, loops, table.fused_loops),
+                    partition_of(table.template.path.nodes, tiles, table.fused_loops),
                     backing,
                     d_left,
                     d_right,
@@ -202,6 +195,13 @@ def _tolerant(
     )
 
 
+def _next_blocks(shared: Partition, right: Partition, d: int, d_next: int) -> Partition:
+    """Blocks of the loops the joined Einsum shares with the next one."""
+    if d_next <= d:
+        return truncate(shared, d_next)
+    return shared + truncate(right, d_next)[len(truncate(right, d)) :]
+
+
 def _join_pair(
     left: _Partial,
     group: _RightGroup,
@@ -212,12 +212,15 @@ def _join_pair(
     size_of: Callable[[str], float],
     stats: JoinStats,
 ) -> _Partial | None:
-    live, d_next, next_loops = left.key
-    if group.d_left != d_next or group.loops_key[:d_next] != next_loops:
+    live, d_next, next_blocks = left.key
+    if group.d_left != d_next:
+        return None
+    shared = meet(next_blocks, truncate(group.partition, d_next))
+    if shared is None:
         return None
     live_map = {t: rest for t, *rest in live}
     table = group.table
-    loops = table.template.path.loops
+    nodes = table.template.path.nodes
     tiles = table.tiles[:, group.rows[0]]
     new_live = []
     for tensor, (memory, persistent, depth, prefix, reach) in live_map.items():
@@ -225,9 +228,9 @@ def _join_pair(
         if depth > reach:
             return None
         if tensor in group.backing:
-            if (memory, persistent, depth) != group.backing[tensor] or prefix != _interface(
-                table, tiles, loops, depth
-            ):
+            if (memory, persistent, depth) != group.backing[tensor]:
+                return None
+            if meet(prefix, partition_of(nodes, tiles, depth)) is None:
                 return None
         if max(users[tensor]) > k:
             new_live.append((tensor, memory, persistent, depth, prefix, reach))
@@ -241,7 +244,7 @@ def _join_pair(
                     memory,
                     persistent,
                     depth,
-                    _interface(table, tiles, loops, depth),
+                    partition_of(nodes, tiles, depth),
                     math.inf,
                 )
             )
@@ -259,7 +262,7 @@ def _join_pair(
         key=(
             tuple(sorted(new_live, key=lambda x: x[0])),
             group.d_right,
-            group.loops_key[: group.d_right],
+            _next_blocks(shared, group.partition, d_next, group.d_right),
         ),
         objectives=left.objectives[li] + right_objectives,
         H={},

@@ -1,4 +1,4 @@
-"""Brute-force oracle for the mapper: every mapping of a tiny spec's mapspace, evaluated by the model.
+"""Brute-force oracle for the mapper: every mapping of a tiny spec's mapspace, evaluated.
 
 Test-only code, written from MAPPER.md / MODEL.md alone; it imports nothing from
 ``accelforge.mapper``. The mapspace is the one MAPPER.md defines (§3.1 placements, §3.2 storage
@@ -56,6 +56,7 @@ by a point already on the front; ``check_samples`` evaluates random skipped pair
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
 import time
@@ -436,6 +437,10 @@ def evaluate(spec: Any, mapping: Mapping, partial: bool = False) -> tuple[float,
     return float(result.energy()), float(result.latency())
 
 
+def _close(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return all(math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-12) for x, y in zip(a, b, strict=True))
+
+
 def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
     """The exact Pareto front (minimise both), equal points deduplicated, sorted by energy."""
     front: list[tuple[float, float]] = []
@@ -574,7 +579,7 @@ def _pair(
         if value is None:
             continue
         valid += 1
-        assert value == (energy[idx], latency[idx]), (
+        assert _close(value, (energy[idx], latency[idx])), (
             "energy / latency of a fused mapping are not the sums of its Einsums' values",
             value,
             (energy[idx], latency[idx]),
@@ -595,7 +600,7 @@ def _pair(
         value = evaluate(spec, mapping)
         if value is None:
             continue
-        assert value == (energy[idx], latency[idx]), (value, mapping.to_yaml())
+        assert _close(value, (energy[idx], latency[idx])), (value, mapping.to_yaml())
         assert any(e <= value[0] and lat <= value[1] for e, lat in front), mapping.to_yaml()
 
     return BruteForceResult(
