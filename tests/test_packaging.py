@@ -76,8 +76,9 @@ def test_core_never_imports_widgets() -> None:
     offenders = [
         str(p.relative_to(ROOT))
         for p in (ROOT / "accelforge").rglob("*.py")
-        if re.search(r"^\s*(from|import)\s+(accelforge\.widgets|widgets|ipywidgets)\b",
-                     p.read_text(), re.M)
+        if re.search(
+            r"^\s*(from|import)\s+(accelforge\.widgets|widgets|ipywidgets)\b", p.read_text(), re.M
+        )
         or re.search(r"^(from|import)\s+plotly\b", p.read_text(), re.M)
     ]
     assert offenders == []
