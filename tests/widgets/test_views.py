@@ -1,0 +1,179 @@
+"""The widget views without a browser: the form, the explorer, the download button."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytest.importorskip("ipywidgets", reason="the notebook extra is not installed")
+pytest.importorskip("plotly", reason="the notebook extra is not installed")
+pytest.importorskip("anywidget", reason="the notebook extra is not installed")
+
+import ipywidgets as widgets  # noqa: E402
+from accelforge.widgets import DownloadButton, Explorer, FFMForm  # noqa: E402
+from accelforge.widgets._serialize import read_table  # noqa: E402
+
+import accelforge as af  # noqa: E402
+from tests.widgets.fakes import FakeRun, events, front_frame  # noqa: E402
+
+
+def count_messages(figure) -> list[str]:
+    """Record every message the figure sends to the browser."""
+    sent: list[str] = []
+    for kind in ("update", "restyle", "relayout", "addTraces", "deleteTraces"):
+        original = getattr(figure, f"_send_{kind}_msg")
+
+        def record(*args, _kind=kind, _original=original, **kwargs):
+            sent.append(_kind)
+            return _original(*args, **kwargs)
+
+        setattr(figure, f"_send_{kind}_msg", record)
+    return sent
+
+
+def test_form_is_generated_with_the_right_controls(spec) -> None:
+    form = FFMForm(spec, watch=False)
+    assert set(form.rows) == {n for n in af.FFM.model_fields if not n.startswith("_")}
+    tolerance = form.rows["objective_tolerance"]
+    assert isinstance(tolerance.slider, widgets.FloatSlider)
+    assert isinstance(tolerance.box, widgets.FloatText) and tolerance.unlimited is None
+    assert isinstance(form.rows["explore_loop_orders"].box, widgets.Checkbox)
+    limit = form.rows["max_fused_loops"]
+    assert isinstance(limit.box, widgets.IntText) and limit.unlimited.value is True
+    assert limit.box.disabled
+    assert isinstance(form.rows["time_limit"].box, widgets.FloatText)
+    assert "(1 + ``objective_tolerance``)" in tolerance.box.tooltip
+    assert form.metric_buttons["ENERGY"].value and form.metric_buttons["LATENCY"].value
+    assert not form.metric_buttons["RESOURCE_USAGE"].value
+    assert "af-field-objective_tolerance" in tolerance.widget._dom_classes
+
+
+def test_form_edits_the_object(spec) -> None:
+    form = FFMForm(spec, watch=False)
+    form.rows["objective_tolerance"].slider.value = 0.05
+    assert spec.mapper.ffm.objective_tolerance == pytest.approx(0.05)
+    assert form.rows["objective_tolerance"].box.value == pytest.approx(0.05)
+    limit = form.rows["max_fused_loops"]
+    limit.unlimited.value = False
+    limit.box.value = 2
+    assert spec.mapper.ffm.max_fused_loops == 2
+    limit.unlimited.value = True
+    assert math.isinf(spec.mapper.ffm.max_fused_loops)
+    form.metric_buttons["RESOURCE_USAGE"].value = True
+    assert af.Metrics.RESOURCE_USAGE in spec.mapper.metrics
+
+
+def test_object_edits_reach_the_form(spec) -> None:
+    form = FFMForm(spec, watch=False)
+    spec.mapper.ffm.objective_tolerance = 0.2
+    spec.mapper.ffm.max_loops = 5
+    spec.mapper.metrics = af.Metrics.LATENCY
+    assert set(form.refresh()) == {"objective_tolerance", "max_loops", "metrics"}
+    assert form.rows["objective_tolerance"].slider.value == pytest.approx(0.2)
+    assert form.rows["max_loops"].box.value == 5 and not form.rows["max_loops"].unlimited.value
+    assert not form.metric_buttons["ENERGY"].value
+
+
+def test_invalid_value_shows_the_message_and_disables_run(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        row = explorer.form.rows["objective_tolerance"]
+        row.box.value = 1.5
+        assert "must be a number &gt;= 0 and &lt; 1" in row.message.value
+        assert "Got 1.5 instead" in row.message.value
+        assert explorer.run_button.disabled
+        assert spec.mapper.ffm.objective_tolerance == 0.0
+        row.box.value = 0.1
+        assert row.message.value == "" and not explorer.run_button.disabled
+    finally:
+        explorer.close()
+
+
+def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events(templates=50, rows=5)))
+    try:
+        figure = explorer.front.figure
+        messages = count_messages(figure)
+        explorer.run(wait=True, timeout=10)
+        assert explorer.controller.progress.status == "OK"
+        assert explorer.redraws <= 3  # one at start, at most one during the run, the final one
+        assert 1 <= len(messages) <= explorer.redraws  # one batched message per redraw
+        current = figure.data[-1]
+        assert list(current.y) == front_frame()["energy"].tolist()
+        assert "front 3 points" in explorer.status.value
+        assert explorer.progress_bar.value == 100
+        clouds = explorer.clouds.figure
+        assert len(clouds.data) == 4 and len(clouds.data[0].x) == 250
+        assert "usage GlobalBuffer" in explorer.axis_x.options
+        explorer.inspect(2)
+        assert "mapping 2" in explorer.inspector.title.value
+        assert list(explorer.inspector.figure.data[3].y) == [150.0, 250.0]
+        explorer.run(wait=True, timeout=10)
+        assert figure.data[0].visible and figure.data[0].name == "run 1"
+    finally:
+        explorer.close()
+
+
+def test_explorer_stop_keeps_the_pmappings(spec) -> None:
+    handles = []
+
+    def starter(_spec):
+        handles.append(FakeRun(events(), pause_at=3))
+        return handles[-1]
+
+    explorer = Explorer(spec, starter=starter)
+    try:
+        explorer.run()
+        assert handles[0].paused.wait(10)
+        explorer.tick(force=True)
+        assert explorer.run_button.disabled and not explorer.stop_button.disabled
+        explorer.stop()
+        assert explorer.wait(10)
+        assert explorer.controller.progress.status == "CANCELLED"
+        assert len(explorer.controller.pmappings()) == 40
+        assert not explorer.run_button.disabled and explorer.stop_button.disabled
+    finally:
+        explorer.close()
+
+
+def test_download_buttons_send_the_export_bytes(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)
+        button = explorer.downloads["front-csv"]
+        sent = []
+        button.send = lambda content, buffers=None: sent.append((content, buffers))
+        button._handle_message(button, {"type": "request"}, [])
+        content, buffers = sent[0]
+        assert content == {"type": "file", "filename": "front.csv", "mime": "text/csv"}
+        data, _ = read_table(bytes(buffers[0]), "csv")
+        assert len(data) == 3
+        html = explorer.downloads["figure-html"].download()
+        assert html is not None and b"plotly" in html[:5000].lower()
+    finally:
+        explorer.close()
+
+
+def test_download_button_shows_producer_errors() -> None:
+    def fail() -> bytes:
+        raise RuntimeError("nothing to export yet")
+
+    button = DownloadButton("x", "x.bin", "application/octet-stream", fail)
+    assert button.download() is None and button.error == "nothing to export yet"
+
+
+def test_building_the_views_leaves_the_spec_untouched(spec) -> None:
+    before = spec.mapper.to_section()
+    FFMForm(spec, watch=False)
+    Explorer(spec, starter=lambda s: FakeRun(events())).close()
+    assert spec.mapper.to_section() == before
+
+
+def test_expression_values_are_shown_as_notes(spec) -> None:
+    spec.mapper.ffm.max_loops = "2 * 3"
+    form = FFMForm(spec, watch=False)
+    assert "expression &#x27;2 * 3&#x27;" in form.rows["max_loops"].message.value
+    form.rows["max_loops"].unlimited.value = False
+    form.rows["max_loops"].box.value = 4
+    assert spec.mapper.ffm.max_loops == 4

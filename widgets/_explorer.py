@@ -1,0 +1,222 @@
+"""``Explorer``: the live mapper UI, a thin view over :class:`ExplorerController`.
+
+Layout, top to bottom: the mapper settings (``FFMForm``), Run / Stop with a progress bar and a
+status line, the per-Einsum pmapping clouds, the joined front with its axis selectors, the
+inspector of the clicked point, and the export buttons. One :class:`Ticker` (the UI task, four
+times a second on the kernel's loop) polls the form's object, takes the controller's throttled
+:class:`Update` and redraws each figure in one batch. Widgets carry ``af-*`` CSS classes for
+tests and styling.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from typing import Any
+
+import ipywidgets as widgets
+from accelforge.widgets._controller import ExplorerController
+from accelforge.widgets._download import DownloadButton
+from accelforge.widgets._form import FFMForm
+from accelforge.widgets._inspector import Inspector
+from accelforge.widgets._plots import CloudsView, FrontView
+from accelforge.widgets._serialize import FIGURE_FORMATS, TABLE_FORMATS, table_formats
+from accelforge.widgets._ticker import Ticker
+from accelforge.widgets._types import Starter
+
+from accelforge.errors import SpecError
+
+__all__ = ["Explorer"]
+
+_NO_COLOUR = "(none)"
+
+
+def _classed(widget: Any, name: str) -> Any:
+    widget.add_class(name)
+    return widget
+
+
+class Explorer(widgets.VBox):
+    """Map ``spec`` live: edit the knobs, Run, watch the fronts, click a point, export.
+
+    Parameters
+    ----------
+    spec : Spec
+        The spec to map; the form edits ``spec.mapper`` in place.
+    n_workers : int, optional
+        Worker processes of the default run (1: in this process). Default: one per CPU.
+    starter : callable, optional
+        ``starter(spec) -> run handle`` instead of :func:`accelforge.mapper.start`.
+    interval : float
+        Seconds between ticks of the UI task (redraws are at most ``1 / interval`` a second).
+    """
+
+    def __init__(
+        self,
+        spec: Any,
+        *,
+        n_workers: int | None = None,
+        starter: Starter | None = None,
+        interval: float = 0.25,
+        **kwargs: Any,
+    ) -> None:
+        self.controller = ExplorerController(
+            spec, starter=starter, n_workers=n_workers, redraws_per_second=1.0 / interval
+        )
+        """All state and logic; the widgets below only show it."""
+        c = self.controller
+        self.form = FFMForm(c, watch=False)
+        self.run_button = _classed(widgets.Button(description="Run", icon="play"), "af-run")
+        self.run_button.button_style = "primary"
+        self.stop_button = _classed(widgets.Button(description="Stop", icon="stop"), "af-stop")
+        self.progress_bar = _classed(widgets.FloatProgress(min=0, max=100), "af-progress")
+        self.status = _classed(widgets.HTML(), "af-status")
+        self.clouds = CloudsView(_classed(widgets.Box(), "af-clouds"))
+        self.front = FrontView(self.inspect)
+        self.axis_x = widgets.Dropdown(description="x axis", options=["latency"])
+        self.axis_y = widgets.Dropdown(description="y axis", options=["energy"])
+        self.axis_colour = widgets.Dropdown(description="colour", options=[_NO_COLOUR])
+        for dropdown in (self.axis_x, self.axis_y, self.axis_colour):
+            dropdown.observe(self._axes_changed, "value")
+        self.inspector = Inspector()
+        self.downloads = self._download_buttons()
+        self.redraws = 0
+        """Ticks that redrew something (bounded by time, not by the number of events)."""
+        self._quiet = False
+        self.run_button.on_click(lambda _: self.run())
+        self.stop_button.on_click(lambda _: self.stop())
+        c.form.subscribe(lambda _name: self._sync_buttons())
+        front_box = widgets.VBox(
+            [widgets.HBox([self.axis_x, self.axis_y, self.axis_colour]), self.front.figure]
+        )
+        super().__init__(
+            [
+                widgets.HTML("<h3>Mapper settings</h3>"),
+                self.form,
+                widgets.HBox([self.run_button, self.stop_button, self.progress_bar]),
+                self.status,
+                self.clouds.container,
+                _classed(front_box, "af-front"),
+                self.inspector,
+                widgets.HTML("<b>Export</b>"),
+                _classed(widgets.HBox(list(self.downloads.values())), "af-exports"),
+            ],
+            **kwargs,
+        )
+        self.add_class("af-explorer")
+        self.ticker = Ticker(self.tick, interval)
+        self.tick(force=True)
+        self.ticker.start()
+
+    # --- actions -------------------------------------------------------------------------
+
+    def run(self, *, wait: bool = False, timeout: float | None = None) -> None:
+        """Start a run (as the Run button does); with ``wait``, block and draw the result."""
+        try:
+            self.controller.run()
+        except (RuntimeError, SpecError) as err:
+            self._show_status(str(err), error=True)
+            return
+        finally:
+            self._sync_buttons()
+        if wait:
+            self.wait(timeout)
+
+    def stop(self) -> None:
+        """Stop the run (as the Stop button does); what was found is kept."""
+        self.controller.cancel()
+        self._sync_buttons()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run's events are consumed, then draw everything; False on timeout."""
+        done = self.controller.wait(timeout)
+        self.tick(force=True)
+        return done
+
+    def inspect(self, index: int) -> None:
+        """Show front point ``index`` in the inspector (as a click on it does)."""
+        try:
+            self.inspector.show(self.controller.select(index))
+        except IndexError as err:
+            self.inspector.show_error(str(err))
+
+    def close(self) -> None:
+        """Stop the UI task and close the widgets."""
+        self.ticker.stop()
+        super().close()
+
+    # --- the UI task ------------------------------------------------------------------
+
+    def tick(self, *, force: bool = False) -> None:
+        """One round of the UI task: poll the form's object, redraw what changed."""
+        self.form.refresh()
+        update = self.controller.take_update(force=force)
+        self._sync_buttons()
+        if update is None:
+            return
+        self.redraws += 1
+        self.progress_bar.value = update.progress.percent
+        text = update.progress.text()
+        self._show_status(
+            f"{update.label} \u00b7 {text}" if update.label else text,
+            message=update.progress.message,
+        )
+        self.clouds.apply(update)
+        if update.front is not None:
+            self._update_axis_options()
+        self.front.apply(update)
+
+    def _sync_buttons(self) -> None:
+        c = self.controller
+        self.run_button.disabled = not c.can_run
+        self.stop_button.disabled = not c.running
+        for button in self.downloads.values():
+            button.disabled = c.running
+
+    def _show_status(self, text: str, *, message: str | None = None, error: bool = False) -> None:
+        colour = "#b00020" if error else "inherit"
+        extra = f"<br><small>{html.escape(message)}</small>" if message else ""
+        self.status.value = f'<span style="color:{colour}">{html.escape(text)}</span>{extra}'
+
+    def _update_axis_options(self) -> None:
+        options = self.controller.axis_options()
+        x, y, colour = self.controller.axes
+        self._quiet = True
+        try:
+            self.axis_x.options, self.axis_x.value = options, x if x in options else options[0]
+            self.axis_y.options, self.axis_y.value = options, y if y in options else options[-1]
+            colours = [_NO_COLOUR, *[o for o in options if o.startswith("usage")]]
+            self.axis_colour.options = colours
+            self.axis_colour.value = colour if colour in colours else _NO_COLOUR
+        finally:
+            self._quiet = False
+
+    def _axes_changed(self, _change: Any) -> None:
+        if self._quiet:
+            return
+        colour = self.axis_colour.value
+        self.controller.set_axes(
+            self.axis_x.value, self.axis_y.value, None if colour == _NO_COLOUR else colour
+        )
+
+    def _download_buttons(self) -> dict[str, DownloadButton]:
+        c = self.controller
+        buttons: dict[str, DownloadButton] = {}
+        for fmt in table_formats():
+            for what, producer in (("front", c.export_front), ("pmappings", c.export_pmappings)):
+                buttons[f"{what}-{fmt}"] = DownloadButton(
+                    f"{what} {fmt.upper()}",
+                    f"{what}.{fmt}",
+                    TABLE_FORMATS[fmt],
+                    functools.partial(producer, fmt),
+                )
+        for fmt, mime in FIGURE_FORMATS.items():
+            buttons[f"figure-{fmt}"] = DownloadButton(
+                f"figure {fmt.upper()}",
+                f"front.{fmt}",
+                mime,
+                functools.partial(c.export_figure, fmt),
+            )
+        for key, button in buttons.items():
+            button.add_class(f"af-download-{key}")
+        return buttons
