@@ -91,8 +91,14 @@ def write_json(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -
 def read_json(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Read :func:`write_json` output (``"inf"`` strings become floats again)."""
     content = json.loads(Path(path).read_text())
-    data = pd.DataFrame(content["rows"]).replace({"inf": np.inf, "-inf": -np.inf})
-    return data.apply(pd.to_numeric), content["metadata"]
+    data = pd.DataFrame(content["rows"])
+    for column in data.columns:
+        converted = pd.to_numeric(
+            data[column].replace({"inf": np.inf, "-inf": -np.inf}), errors="coerce"
+        )
+        if converted.notna().sum() == data[column].notna().sum():
+            data[column] = converted
+    return data, content["metadata"]
 
 
 def write_parquet(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:

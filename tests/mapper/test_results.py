@@ -71,3 +71,11 @@ def test_mappings_methods_write_the_same(front: Mappings, tmp_path: Path) -> Non
     for kind in ("csv", "json", "parquet"):
         back, _ = getattr(export, f"read_{kind}")(tmp_path / f"a.{kind}")
         pd.testing.assert_frame_equal(back, front.data, check_dtype=False)
+
+
+def test_json_keeps_text_columns(tmp_path: Path) -> None:
+    data = pd.DataFrame({"template": ["Matmul0/MAC/1", "Matmul0/MAC/2"], "energy": [1.0, np.inf]})
+    export.write_json(data, tmp_path / "p.json", {"a": 1})
+    back, metadata = export.read_json(tmp_path / "p.json")
+    pd.testing.assert_frame_equal(back, data)
+    assert metadata == {"a": 1}
