@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.loop_blocks import Partition, meet, partition_of, truncate
 from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
@@ -34,6 +35,8 @@ class _Partial:
     pers: dict[str, np.ndarray]
     choices: list[tuple[np.ndarray, np.ndarray]]
     """Per joined Einsum: (table index, row index) of every row."""
+    spatial: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    """Max usage so far of each fanout dimension (kept only with RESOURCE_USAGE)."""
 
     @property
     def n(self) -> int:
@@ -48,10 +51,11 @@ class _Partial:
             {m: v[rows] for m, v in self.P.items()},
             {m: v[rows] for m, v in self.pers.items()},
             [(t[rows], r[rows]) for t, r in self.choices],
+            {k: v[rows] for k, v in self.spatial.items()},
         )
 
     def columns(self) -> np.ndarray:
-        parts = [self.objectives]
+        parts = [self.objectives] + [self.spatial[k][:, None] for k in sorted(self.spatial)]
         for store in (self.H, self.P):
             parts += [store[m] for m in sorted(store)]
         parts += [self.F[k][:, None] for k in sorted(self.F)]
@@ -156,13 +160,15 @@ def join(
         merged: dict[tuple, list[_Partial]] = {}
         for group in _right_groups(tables, previous, following):
             for left in partials:
-                joined = _join_pair(left, group, k, users, objectives, tracked, size_of, stats)
+                joined = _join_pair(
+                    left, group, k, users, objectives, tracked, size_of, stats, pmappings.metrics
+                )
                 if joined is not None:
                     merged.setdefault(joined.key, []).append(joined)
         partials = []
         for key, parts in merged.items():
             combined = _concat(key, parts)
-            view = _tolerant(combined, pmappings, len(objectives), tracked)
+            view = _tolerant(combined, pmappings, len(objectives) + len(combined.spatial))
             partials.append(combined.take(np.flatnonzero(pareto_mask(view))))
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
@@ -171,9 +177,7 @@ def join(
     return _finish(partials, objectives, tracked, size_of, steps, pmappings)
 
 
-def _tolerant(
-    partial: _Partial, pmappings: Pmappings, n_objectives: int, tracked: list[str]
-) -> np.ndarray:
+def _tolerant(partial: _Partial, pmappings: Pmappings, n_objectives: int) -> np.ndarray:
     """The columns compared when pruning, rounded by the tolerances (MAPPER.md §8)."""
     columns = partial.columns()
     context = pmappings.context
@@ -211,6 +215,7 @@ def _join_pair(
     tracked: list[str],
     size_of: Callable[[str], float],
     stats: JoinStats,
+    metrics: Metrics,
 ) -> _Partial | None:
     live, d_next, next_blocks = left.key
     if group.d_left != d_next:
@@ -272,6 +277,11 @@ def _join_pair(
         choices=[(t[li], r[li]) for t, r in left.choices]
         + [(np.full(len(ri), group.table_index), ri)],
     )
+    if Metrics.RESOURCE_USAGE in metrics:
+        for dim in sorted(set(left.spatial) | set(table.spatial_usage)):
+            before = left.spatial.get(dim, np.zeros(left.n))[li]
+            mine = table.spatial_usage.get(dim, np.zeros(table.n))[ri]
+            result.spatial[dim] = np.maximum(before, mine)
     ok = np.ones(len(ri), dtype=bool)
     for memory in tracked:
         ok &= _combine_memory(left, result, memory, li, ri, group, k, users, size_of(memory))
@@ -370,6 +380,10 @@ def _concat(key: tuple, parts: list[_Partial]) -> _Partial:
             )
             for i in range(len(first.choices))
         ],
+        {
+            k: np.concatenate([p.spatial.get(k, np.zeros(p.n)) for p in parts])
+            for k in sorted({k for p in parts for k in p.spatial})
+        },
     )
 
 
@@ -391,11 +405,11 @@ def _finish(
     everything = everything.take(np.flatnonzero(ok))
     peaks = {m: v[ok] for m, v in peaks.items()}
     values = everything.objectives
-    from accelforge.frontend.mapper.metrics import Metrics
-
     final = values
     if Metrics.RESOURCE_USAGE in pmappings.metrics:
-        final = np.column_stack([values] + [peaks[m] / size_of(m) for m in tracked])
+        usage = [peaks[m] / size_of(m) for m in tracked]
+        usage += [everything.spatial[k] for k in sorted(everything.spatial)]
+        final = np.column_stack([values, *usage])
     if Metrics.ENERGY_DELAY_PRODUCT in pmappings.metrics:
         edp = values[:, objectives.index("energy")] * values[:, objectives.index("latency")]
         final = edp[:, None] if final is values else np.column_stack([final, edp])

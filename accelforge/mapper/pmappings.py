@@ -119,6 +119,9 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     if table.n == 0:
         return table
     columns = [getattr(table, name) for name in context.objectives]
+    if Metrics.RESOURCE_USAGE in context.metrics:  # fanout usage is an objective too (§7)
+        columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
+    n_objectives = len(columns)
     capacities = []
     for r in table.reservations:
         if r.memory in context.tracked:
@@ -127,7 +130,7 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
     values = tolerant_view(
         values,
-        len(context.objectives),
+        n_objectives,
         *context.tolerances,
         np.array(capacities, dtype=float),
         context.n_einsums + 2,

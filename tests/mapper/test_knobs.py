@@ -314,3 +314,25 @@ def test_resource_usage_front_trades_energy_against_buffer_usage() -> None:
     assert 0.5 < usage[0] < 0.51
     spec.mapper.ffm.resource_usage_tolerance = 0.1  # ignored with RESOURCE_USAGE as a metric
     assert len(map_workload_to_arch(spec)) == 20
+
+
+def test_resource_usage_includes_fanout_dimensions() -> None:
+    # at_mac (4 MACs), one 8x8x8 matmul, LATENCY|RESOURCE_USAGE: using 1, 2 or 4 MACs trades
+    # latency 512 / 256 / 128 against usage 0.25 / 0.5 / 1 of dimension X (ARCHITECTURE.md:
+    # one objective per fanout dimension). With LATENCY alone only the fastest remains.
+    from tests.conftest import reference_path
+
+    specs = reference_path() / "specs"
+    spec = af.Spec.from_yaml(
+        specs / "arches/fanout_variations/at_mac.yaml",
+        specs / "workloads/matmuls.yaml",
+        jinja_parse_data={"N_EINSUMS": 1, "M": 8, "KN": 8},
+    )
+    spec.mapper.metrics = af.Metrics.LATENCY | af.Metrics.RESOURCE_USAGE
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)
+        front = map_workload_to_arch(spec).data.sort_values("latency")
+        assert front["latency"].tolist() == [128, 256, 512]
+        assert front["usage MAC.X"].tolist() == [1.0, 0.5, 0.25]
+        spec.mapper.metrics = af.Metrics.LATENCY
+        assert len(map_workload_to_arch(spec)) == 1
