@@ -219,6 +219,7 @@ def search_template(
         valid &= bits <= arch.components[memory].size
     fused = _fused_loop_count(template, fusable)
     valid &= _loop_limits(loops, fused, bounds, ffm)
+    valid &= _tensor_constraints(path, facts, flat, bounds)
     n = tiles.shape[1]
     latency = np.broadcast_to(result.latency, (n,)).astype(float)
     leak = sum((leak_energy(c, arch, result) for c in arch.components.values()), np.zeros(n))
@@ -280,6 +281,56 @@ def _loop_limits(loops: list[Loop], fused: int, bounds: Mapping[str, int], ffm: 
             np.zeros(1, dtype=int),
         )
         ok &= count <= ffm.max_fused_loops_per_rank_variable
+    return ok
+
+
+def _tensor_constraints(
+    path: Any, facts: EinsumFacts, flat: list, bounds: Mapping[str, int]
+) -> Any:
+    """``tensors.tile_shape``, ``no_refetch_from_above`` and ``no_resend_to_below`` (§3.7)."""
+    ok: Any = True
+    nodes = path.nodes
+    holders = [(i, n) for i, n in enumerate(nodes) if isinstance(n, Hold)]
+    access = {a.name: a for a in facts.einsum.tensor_accesses}
+    for memory in (n for n in flat if getattr(n, "kind", "") == "Memory"):
+        spec = memory.tensors
+        mine = [i for i, n in holders if n.component == memory.name]
+        if not mine:
+            continue
+        if spec.tile_shape:
+            shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+            for node in nodes[: mine[0]]:
+                if isinstance(node, Loop):
+                    shape[node.rank_variable] = node.tile
+            for variables, op, value in spec.tile_shape:
+                names = [v for v in variables if v in shape]
+                if op.startswith("product"):
+                    ok = ok & _compare(math.prod(shape[v] for v in names), op, value)
+                else:
+                    for v in names:
+                        ok = ok & _compare(shape[v], op, value)
+        for tensors, below in (
+            (spec.no_refetch_from_above, False),
+            (spec.no_resend_to_below, True),
+        ):
+            for tensor in tensors:
+                positions = [i for i, n in holders if n.tensor == tensor]
+                here = [i for i in positions if nodes[i].component == memory.name]
+                if not here or tensor not in access:
+                    continue
+                start, end = (
+                    (here[0], next((p for p in positions if p > here[0]), len(nodes)))
+                    if below
+                    else (positions[0], here[0])
+                )
+                direct = set(access[tensor].directly_indexing.values())
+                for node in nodes[start:end]:
+                    if (
+                        isinstance(node, Loop)
+                        and not node.spatial
+                        and (node.rank_variable not in direct)
+                    ):
+                        ok = ok & (np.asarray(node.factor) == 1)
     return ok
 
 

@@ -336,3 +336,42 @@ def test_resource_usage_includes_fanout_dimensions() -> None:
         assert front["usage MAC.X"].tolist() == [1.0, 0.5, 0.25]
         spec.mapper.metrics = af.Metrics.LATENCY
         assert len(map_workload_to_arch(spec)) == 1
+
+
+def _constrained_with_glb(tmp_path, extra: str) -> af.Spec:  # noqa: ANN001
+    text = af.examples.arches.simple.read_text().replace(
+        "    tensors: {keep: ~MainMemory, may_keep: All}",
+        "    tensors: {keep: ~MainMemory, may_keep: All, " + extra + "}",
+    )
+    (tmp_path / "arch.yaml").write_text(text)
+    spec = af.Spec.from_yaml(
+        tmp_path / "arch.yaml",
+        af.examples.workloads.matmuls,
+        jinja_parse_data={"N_EINSUMS": 1, **CONSTRAINED},
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+    return spec
+
+
+def test_tensors_tile_shape_is_enforced(tmp_path) -> None:  # noqa: ANN001
+    # AccelForge collects tensors.tile_shape and ignores it; the project enforces it: with the
+    # GlobalBuffer's m tile capped at 4, no returned mapping stages more than 4 rows of T0.
+    spec = _constrained_with_glb(tmp_path, "tile_shape: [{expression: m, operator: <=, value: 4}]")
+    front = map_workload_to_arch(spec)
+    for item in front:
+        for row in item.result.memory_usage.itertuples():
+            if row.memory == "GlobalBuffer" and row.tensor == "T0":
+                assert row.fraction * 65536 <= 4 * 64 * 8
+    assert front.data["energy"].min() > map_workload_to_arch(constrained(1)).data["energy"].min()
+
+
+def test_no_refetch_from_above_is_enforced(tmp_path) -> None:  # noqa: ANN001
+    # With no_refetch_from_above: All on the GlobalBuffer, no tensor staged there is fetched
+    # from MainMemory more than once: MainMemory reads of W0 are exactly its 64 x 64 x 8 bits.
+    spec = _constrained_with_glb(tmp_path, "no_refetch_from_above: All")
+    for item in map_workload_to_arch(spec):
+        table = item.result.breakdown
+        reads = table[
+            (table.component == "MainMemory") & (table.tensor == "W0") & (table.action == "read")
+        ]["count"].sum()
+        assert reads == 64 * 64 * 8
