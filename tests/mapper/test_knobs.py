@@ -366,12 +366,15 @@ def test_tensors_tile_shape_is_enforced(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_no_refetch_from_above_is_enforced(tmp_path) -> None:  # noqa: ANN001
-    # With no_refetch_from_above: All on the GlobalBuffer, no tensor staged there is fetched
-    # from MainMemory more than once: MainMemory reads of W0 are exactly its 64 x 64 x 8 bits.
+    # With no_refetch_from_above: All on the GlobalBuffer, a tensor staged there is filled from
+    # MainMemory once: its GlobalBuffer writes (fills) are 0 (not staged) or exactly its size.
     spec = _constrained_with_glb(tmp_path, "no_refetch_from_above: All")
+    staged = 0
     for item in map_workload_to_arch(spec):
         table = item.result.breakdown
-        reads = table[
-            (table.component == "MainMemory") & (table.tensor == "W0") & (table.action == "read")
-        ]["count"].sum()
-        assert reads == 64 * 64 * 8
+        for tensor in ("T0", "W0"):
+            rows = table[(table.component == "GlobalBuffer") & (table.tensor == tensor)]
+            fills = rows[rows.action == "write"]["count"].sum()
+            assert fills in (0, 64 * 64 * 8), (tensor, fills)
+            staged += fills > 0
+    assert staged > 0
