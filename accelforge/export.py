@@ -11,12 +11,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from accelforge.errors import MissingExtraError
+
 __all__ = [
     "front_html",
     "read_csv",
+    "read_excel",
     "read_json",
     "read_parquet",
     "write_csv",
+    "write_excel",
     "write_front",
     "write_json",
     "write_parquet",
@@ -118,6 +122,40 @@ def read_parquet(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     table = pq.read_table(path)
     raw = (table.schema.metadata or {}).get(b"accelforge", b"{}")
     return table.to_pandas(), json.loads(raw)
+
+
+def write_excel(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
+    """An .xlsx workbook: sheet ``front`` (``inf`` as the text ``inf``) and sheet ``metadata``.
+
+    Needs openpyxl; without it the error says how to install it.
+    """
+    try:
+        import openpyxl  # noqa: F401
+    except ImportError:
+        raise MissingExtraError(
+            "Excel export needs openpyxl: pip install openpyxl (CSV, JSON and Parquet need nothing "
+            "extra)"
+        ) from None
+    with pd.ExcelWriter(path) as writer:
+        data.astype(object).replace([np.inf, -np.inf], ["inf", "-inf"]).to_excel(
+            writer, sheet_name="front", index=False
+        )
+        pd.DataFrame({"metadata": [json.dumps(metadata, default=str)]}).to_excel(
+            writer, sheet_name="metadata", index=False
+        )
+
+
+def read_excel(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read :func:`write_excel` output: the data (``inf`` restored) and the metadata."""
+    data = pd.read_excel(path, sheet_name="front")
+    for column in data.columns:
+        converted = pd.to_numeric(
+            data[column].replace({"inf": np.inf, "-inf": -np.inf}), errors="coerce"
+        )
+        if converted.notna().sum() == data[column].notna().sum():
+            data[column] = converted
+    raw = pd.read_excel(path, sheet_name="metadata")["metadata"][0]
+    return data, json.loads(raw)
 
 
 def write_front(data: pd.DataFrame, folder: str | Path, metadata: dict[str, Any]) -> list[Path]:

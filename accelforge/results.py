@@ -96,6 +96,10 @@ class Mappings:
         """Write :attr:`data` and the run's settings as JSON (``inf`` as ``"inf"``)."""
         export.write_json(self.data, path, self.metadata())
 
+    def to_excel(self, path: str | Path) -> None:
+        """Write :attr:`data` and the run's settings as an .xlsx workbook (needs openpyxl)."""
+        export.write_excel(self.data, path, self.metadata())
+
     def to_parquet(self, path: str | Path) -> None:
         """Write :attr:`data` as Parquet with the run's settings in the schema metadata."""
         export.write_parquet(self.data, path, self.metadata())

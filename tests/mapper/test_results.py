@@ -52,11 +52,13 @@ def test_front_rows_and_objects(front: Mappings) -> None:
     assert [m.result.latency() for m in front] == front.latency()
 
 
-@pytest.mark.parametrize("kind", ["csv", "json", "parquet"])
+@pytest.mark.parametrize("kind", ["csv", "json", "parquet", "excel"])
 def test_exports_round_trip(front: Mappings, tmp_path: Path, kind: str) -> None:
+    if kind == "excel":
+        pytest.importorskip("openpyxl", reason="Excel export needs openpyxl")
     data = front.data.copy()
     data.loc[0, "usage MainMemory"] = np.inf  # an infinite value must survive
-    path = tmp_path / f"front.{kind}"
+    path = tmp_path / f"front.{'xlsx' if kind == 'excel' else kind}"
     getattr(export, f"write_{kind}")(data, path, front.metadata())
     back, metadata = getattr(export, f"read_{kind}")(path)
     pd.testing.assert_frame_equal(back, data, check_dtype=False)
