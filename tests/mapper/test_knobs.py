@@ -18,6 +18,7 @@ from accelforge.errors import SpecWarning
 from accelforge.mapper import make_pmappings, map_workload_to_arch
 from accelforge.mapper.tile_search import imperfect_candidates, tile_chains
 from accelforge.model.paths import Loop
+from tests.model.test_rules import CONV
 
 CONSTRAINED = {"M": 64, "KN": 64, "GLB_SIZE": 65536, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1}
 
@@ -267,20 +268,6 @@ def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.Monkey
         "exceed the exhaustive search's limit of 10" in reason
         for reason in pm.einsums["Matmul0"].skipped.values()
     )
-
-
-CONV = """
-workload:
-  rank_sizes: {X: 10}
-  iteration_space_shape: {p: 0 <= p < 8, r: 0 <= r < 3}
-  bits_per_value: {All: 8}
-  einsums:
-  - name: Conv
-    tensor_accesses:
-    - {name: I, projection: {X: p + r}}
-    - {name: W, projection: [r]}
-    - {name: O, projection: [p], output: true}
-"""
 
 
 def test_explore_loop_orders_only_matters_for_partially_relevant_variables(tmp_path) -> None:  # noqa: ANN001

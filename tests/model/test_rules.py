@@ -222,12 +222,7 @@ def test_spatial_reduction(tmp_path: Path) -> None:
     assert _count(result, "GlobalBuffer", "A", "read") == 512
 
 
-def test_partially_relevant_index_halo(tmp_path: Path) -> None:
-    # O[p] = I[X: p + r] * W[r], p < 8, r < 3; MM -> p/2 -> GLB -> p/1 -> r/1 -> MAC.
-    # The GLB tile of I under p/2 spans p + r: 2 + 3 - 1 = 4 values, fetched for each of the 4
-    # iterations of p: 16 values = 128 b read from MM, although only 10 distinct values exist
-    # (no sliding-window reuse). W (3 values) is refetched 4 times: 96 b.
-    workload = """
+CONV = """
 workload:
   rank_sizes: {X: 10}
   iteration_space_shape: {p: 0 <= p < 8, r: 0 <= r < 3}
@@ -239,6 +234,15 @@ workload:
     - {name: W, projection: [r]}
     - {name: O, projection: [p], output: true}
 """
+"""A 1-D convolution O[p] = I[p + r] * W[r] (MODEL.md E11)."""
+
+
+def test_partially_relevant_index_halo(tmp_path: Path) -> None:
+    # O[p] = I[X: p + r] * W[r], p < 8, r < 3; MM -> p/2 -> GLB -> p/1 -> r/1 -> MAC.
+    # The GLB tile of I under p/2 spans p + r: 2 + 3 - 1 = 4 values, fetched for each of the 4
+    # iterations of p: 16 values = 128 b read from MM, although only 10 distinct values exist
+    # (no sliding-window reuse). W (3 values) is refetched 4 times: 96 b.
+    workload = CONV
     mapping = """
 mapping:
   nodes:
