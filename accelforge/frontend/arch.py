@@ -301,26 +301,6 @@ class Arch(SpecModel):
         return {n.name: n for n in self.nodes if isinstance(n, (Memory, Compute))}
 
     @property
-    def memories(self) -> list[Memory]:
-        """Memories top-down."""
-        return [n for n in self.nodes if isinstance(n, Memory)]
-
-    @property
     def computes(self) -> list[Compute]:
         """Compute units top-down."""
         return [n for n in self.nodes if isinstance(n, Compute)]
-
-    def path_to(self, compute: str) -> list[Memory | Compute | Container]:
-        """Nodes on the root-to-``compute`` path: other Compute units are skipped."""
-        path: list[Memory | Compute | Container] = []
-        for node in self.nodes:
-            if isinstance(node, Compute):
-                if node.name == compute:
-                    path.append(node)
-                    return path
-                continue
-            path.append(node)
-        raise SpecError(
-            f"no Compute named '{compute}' in the architecture.",
-            allowed=", ".join(c.name for c in self.computes),
-        )

@@ -12,7 +12,7 @@ from pydantic import Field
 from accelforge.errors import SpecError, SpecWarning, did_you_mean
 from accelforge.frontend._base import SpecModel
 from accelforge.frontend._yaml import load_yaml_files, position_of
-from accelforge.frontend.arch import Arch, Compute
+from accelforge.frontend.arch import Arch
 from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
 from accelforge.frontend.evaluate_workload import (
     EvaluatedWorkload,
@@ -232,11 +232,6 @@ class Spec(SpecModel):
                 f"  {node.kind} {node.name}{size}" + (f", fanout {fanout}" if fanout else "")
             )
         return "\n".join(lines)
-
-    @property
-    def compute_names(self) -> list[str]:
-        """Names of the Compute units."""
-        return [n.name for n in self.arch.nodes if isinstance(n, Compute)]
 
 
 def _build_mapper(raw: Any) -> Mapper:

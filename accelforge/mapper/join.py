@@ -82,8 +82,6 @@ class JoinedRows:
     objectives: list[str]
     values: np.ndarray
     peak_bits: dict[str, np.ndarray]
-    shared_loops: list[np.ndarray]
-    """Per consecutive Einsum pair: the number of loops they share, per row."""
     choices: list[tuple[np.ndarray, np.ndarray]]
     steps: list[JoinStats] = field(default_factory=list)
 
@@ -396,7 +394,7 @@ def _finish(
     pmappings: Pmappings,
 ) -> JoinedRows:
     if not partials:
-        return JoinedRows(objectives, np.zeros((0, len(objectives))), {}, [], [], steps)
+        return JoinedRows(objectives, np.zeros((0, len(objectives))), {}, [], steps)
     everything = _concat(("final",), partials) if len(partials) > 1 else partials[0]
     peaks = {m: everything.P[m].max(axis=1) + everything.pers[m] for m in tracked}
     ok = np.ones(everything.n, dtype=bool)
@@ -422,7 +420,6 @@ def _finish(
         objectives,
         chosen.objectives,
         {m: v[order] for m, v in peaks.items()},
-        [],
         chosen.choices,
         steps,
     )
