@@ -11,8 +11,17 @@ import numpy as np
 __all__ = ["group_ids", "pareto_mask", "pareto_mask_grouped", "tolerant_view"]
 
 
+BLOCK = 256
+"""Rows compared against each other at once (a block x block x columns boolean array)."""
+
+
 def pareto_mask(values: np.ndarray) -> np.ndarray:
-    """Boolean mask of the non-dominated rows of ``values`` (rows x objectives)."""
+    """Boolean mask of the non-dominated rows of ``values`` (rows x objectives).
+
+    Rows are visited in lexicographic order, so a row's dominators (and its exact ties) come
+    before it; a row is kept unless an earlier row is no worse in every column. Blocks of rows
+    are checked against the kept rows and against each other with numpy.
+    """
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
@@ -23,17 +32,28 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
         keep[int(np.argmin(column))] = True
         return keep
     order = np.lexsort(values.T[::-1])
-    kept: list[int] = []
+    ordered = values[order]
+    kept: list[np.ndarray] = []
     kept_values = np.empty((0, values.shape[1]))
-    for index in order:
-        row = values[index]
-        if len(kept) and np.any(np.all(kept_values <= row, axis=1)):
-            continue
-        kept.append(int(index))
-        kept_values = np.vstack([kept_values, row])
+    for start in range(0, n, BLOCK):
+        block = ordered[start : start + BLOCK]
+        alive = ~_dominated(kept_values, block)
+        earlier = np.all(block[:, None, :] <= block[None, :, :], axis=2)
+        alive &= ~np.triu(earlier, 1).any(axis=0)
+        kept.append(start + np.flatnonzero(alive))
+        kept_values = np.concatenate([kept_values, block[alive]])
     mask = np.zeros(n, dtype=bool)
-    mask[kept] = True
+    mask[order[np.concatenate(kept)]] = True
     return mask
+
+
+def _dominated(by: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``: whether some row of ``by`` is no worse in every column."""
+    out = np.zeros(len(rows), dtype=bool)
+    for start in range(0, len(by), 16 * BLOCK):
+        part = by[start : start + 16 * BLOCK]
+        out |= np.all(part[:, None, :] <= rows[None, :, :], axis=2).any(axis=0)
+    return out
 
 
 def group_ids(keys: np.ndarray) -> np.ndarray:
@@ -50,8 +70,11 @@ def group_ids(keys: np.ndarray) -> np.ndarray:
 def pareto_mask_grouped(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Pareto mask computed separately inside each group."""
     mask = np.zeros(len(values), dtype=bool)
-    for group in np.unique(groups):
-        members = np.flatnonzero(groups == group)
+    if len(values) == 0:
+        return mask
+    order = np.argsort(groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(groups[order])) + 1
+    for members in np.split(order, bounds):
         mask[members[pareto_mask(values[members])]] = True
     return mask
 

@@ -21,6 +21,7 @@ from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_vi
 from accelforge.mapper.templates import Template, TemplateStats, make_templates
 from accelforge.mapper.tile_search import (
     TemplateRows,
+    fused_loop_count,
     search_template,
     split_trivial_fused_loops,
 )
@@ -123,10 +124,9 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
         columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
     n_objectives = len(columns)
     capacities = []
-    for r in table.reservations:
-        if r.memory in context.tracked:
-            columns.append(r.bits)
-            capacities.append(context.capacities[r.memory])
+    for memory, column in _reservation_columns(table, context.tracked):
+        columns.append(column)
+        capacities.append(context.capacities[memory])
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
     values = tolerant_view(
         values,
@@ -138,6 +138,24 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     )
     groups = group_ids(table.tiles[: table.fused_loops].T)
     return table.take(pareto_mask_grouped(values, groups))
+
+
+def _reservation_columns(table: TemplateRows, tracked: set[str]) -> list[tuple[str, np.ndarray]]:
+    """The reservation figures the join reads (§6.3), per tracked memory: persistent bits,
+    all other bits, and the bits above each fused-loop depth.
+
+    Every quantity the join derives from a pmapping is a sum of these plus reservations of
+    fusable tensors, which equal fused tiles make equal; so dominance in these is sound.
+    """
+    columns = []
+    for memory in sorted({r.memory for r in table.reservations} & tracked):
+        mine = [r for r in table.reservations if r.memory == memory]
+        columns.append((memory, sum((r.bits for r in mine if r.depth < 0), np.zeros(table.n))))
+        columns.append((memory, sum((r.bits for r in mine if r.depth >= 0), np.zeros(table.n))))
+        for depth in range(1, table.fused_loops + 1):
+            shallow = [r.bits for r in mine if 0 <= r.depth < depth]
+            columns.append((memory, sum(shallow, np.zeros(table.n))))
+    return columns
 
 
 def tracked_memories(archs: Any) -> set[str]:
@@ -197,7 +215,7 @@ class PmappingContext:
         rho = (
             0.0 if Metrics.RESOURCE_USAGE in mapper.metrics else mapper.ffm.resource_usage_tolerance
         )
-        return cls(
+        context = cls(
             spec=spec,
             metrics=mapper.metrics,
             objectives=objective_names(mapper.metrics),
@@ -210,9 +228,43 @@ class PmappingContext:
             tolerances=(float(mapper.ffm.objective_tolerance), float(rho)),
             n_einsums=len(workload.einsums),
         )
+        if Metrics.RESOURCE_USAGE not in mapper.metrics:
+            context.tracked &= context.shared_memories()
+            context.capacities = {m: context.capacities[m] for m in context.tracked}
+        return context
+
+    def shared_memories(self) -> set[str]:
+        """Memories where one Einsum's data may be live while another runs.
+
+        That needs, in some template, a backing of a fusable or persistent tensor in the
+        memory, or any hold in it under fused loops (a shallow reservation stays held while
+        the next Einsum of the fused group runs). Elsewhere the per-Einsum capacity check of
+        the tile search is already the joint one, so the join need not track the memory.
+        """
+        shared: set[str] = set()
+        for einsum in self.spec.workload.einsum_names:
+            for _, templates, _ in einsum_templates(self, einsum, warn=False):
+                for template in templates:
+                    shared |= _shared_in(template, self.fusable)
+        return shared
 
 
-def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
+def _shared_in(template: Template, fusable: set[str]) -> set[str]:
+    """Memories of ``template`` that may hold data live across Einsums (see shared_memories)."""
+    fused = fused_loop_count(template, fusable) > 0
+    out = set()
+    backed: set[str] = set()
+    for node in template.path.nodes:
+        if not isinstance(node, Hold):
+            continue
+        first = node.tensor not in backed
+        backed.add(node.tensor)
+        if fused or (first and (node.persistent or node.tensor in fusable)):
+            out.add(node.component)
+    return out
+
+
+def einsum_templates(context: PmappingContext, einsum: str, warn: bool = True) -> list[Any]:
     """(compute unit, template list, stats) for every enabled compute unit of ``einsum``."""
     workload, arch, ffm = context.evaluated(einsum)
     out = []
@@ -220,7 +272,7 @@ def einsum_templates(context: PmappingContext, einsum: str) -> list[Any]:
         templates, stats = make_templates(
             arch, compute, workload.einsums[einsum], ffm, context.fusable
         )
-        if stats.capped:
+        if stats.capped and warn:
             warnings.warn(
                 SpecWarning(
                     f"Einsum {einsum} on {compute}: stopped after "
@@ -238,12 +290,17 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
     workload, arch, ffm = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]
     rows = search_template(
-        template, facts, arch, workload.variables, ffm, context.fusable, context.simple
+        template,
+        facts,
+        arch,
+        workload.variables,
+        ffm,
+        context.fusable,
+        context.simple,
+        lambda chunk: _prune(chunk, context),
     )
-    return [
-        _prune(part, context)
-        for part in split_trivial_fused_loops(rows, facts.rank_variable_bounds)
-    ]
+    bounds = facts.rank_variable_bounds
+    return [_prune(part, context) for part in split_trivial_fused_loops(rows, bounds)]
 
 
 def make_pmappings(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,14 @@ from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
 from accelforge.mapper.templates import Template
-from accelforge.model.einsum_eval import einsum_quantities
+from accelforge.mapper.tile_enumeration import (
+    Pruning,
+    VariableChains,
+    enumerate_tiles,
+    tile_chains,
+    variable_chains,
+)
+from accelforge.model.einsum_eval import einsum_quantities, path_reservations
 from accelforge.model.occupancy import bits_by_memory
 from accelforge.model.paths import Hold, Loop, assign_factors
 from accelforge.model.result import leak_energy
@@ -27,13 +34,10 @@ from accelforge.model.result import leak_energy
 __all__ = [
     "ReservationColumn",
     "TemplateRows",
+    "fused_loop_count",
     "search_template",
-    "imperfect_candidates",
     "split_trivial_fused_loops",
-    "tile_chains",
 ]
-
-MAX_CANDIDATES = 2_000_000
 
 
 @dataclass
@@ -70,6 +74,35 @@ class TemplateRows:
         """Number of rows."""
         return self.tiles.shape[1]
 
+    @classmethod
+    def concat(cls, parts: list[TemplateRows]) -> TemplateRows:
+        """The rows of ``parts`` (same template and columns) one after another."""
+        first = parts[0]
+        return TemplateRows(
+            template=first.template,
+            tiles=np.concatenate([p.tiles for p in parts], axis=1),
+            energy=np.concatenate([p.energy for p in parts]),
+            latency=np.concatenate([p.latency for p in parts]),
+            dynamic_energy=np.concatenate([p.dynamic_energy for p in parts]),
+            leak_energy=np.concatenate([p.leak_energy for p in parts]),
+            reservations=[
+                ReservationColumn(
+                    r.memory,
+                    r.tensor,
+                    r.depth,
+                    r.backing,
+                    np.concatenate([p.reservations[i].bits for p in parts]),
+                )
+                for i, r in enumerate(first.reservations)
+            ],
+            fused_loops=first.fused_loops,
+            spatial_usage={
+                k: np.concatenate([p.spatial_usage[k] for p in parts]) for k in first.spatial_usage
+            },
+            evaluated=sum(p.evaluated for p in parts),
+            valid=sum(p.valid for p in parts),
+        )
+
     def take(self, mask: np.ndarray) -> TemplateRows:
         """The rows selected by ``mask``."""
         return TemplateRows(
@@ -90,89 +123,8 @@ class TemplateRows:
         )
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
-
-
-def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
-    """Outermost-loop tiles allowed to leave a remainder: for each iteration count
-    ceil(bound / n) only the smallest n (§4.2); steps grow by ``coarseness``."""
-    by_count: dict[int, int] = {}
-    n = 1
-    while n <= bound:
-        by_count.setdefault(-(-bound // n), n)
-        n = n * coarseness if coarseness > 1 else n + 1
-    by_count.setdefault(1, bound)
-    return sorted(set(by_count.values()))
-
-
-def tile_chains(
-    bound: int, n_loops: int, coarseness: int = 1, imperfect_first: bool = False
-) -> list[tuple[int, ...]]:
-    """Tile chains t1, t2 | t1, ..., the innermost tile fixed to 1 (§4.2).
-
-    ``t1`` divides ``bound`` unless ``imperfect_first``, which allows a remainder for the
-    outermost loop only; every inner tile divides its enclosing tile.
-    """
-    if n_loops == 0:
-        return [()]
-    if bound == 1:
-        return [(1,) * n_loops]
-
-    def candidates(outer: int) -> list[int]:
-        values = _divisors(outer)
-        if coarseness <= 1:
-            return values
-        kept: list[int] = []
-        for value in values:
-            if not kept or value >= coarseness * kept[-1] or value == outer:
-                kept.append(value)
-        return kept
-
-    chains: list[tuple[int, ...]] = []
-
-    def walk(outer: int, prefix: tuple[int, ...]) -> None:
-        if len(prefix) == n_loops - 1:
-            chains.append((*prefix, 1))
-            return
-        first = not prefix and imperfect_first
-        for tile in imperfect_candidates(outer, coarseness) if first else candidates(outer):
-            walk(tile, (*prefix, tile))
-
-    walk(bound, ())
-    return chains
-
-
-def _candidate_tiles(
-    loops: list[Loop], bounds: Mapping[str, int], ffm: FFM, simple: set[str]
-) -> np.ndarray:
-    by_variable: dict[str, list[int]] = {}
-    for index, loop in enumerate(loops):
-        by_variable.setdefault(loop.rank_variable, []).append(index)
-    per_variable = []
-    for var, indices in sorted(by_variable.items()):
-        first = loops[indices[0]]
-        imperfect = var in simple and (
-            ffm.explore_imperfect_spatial_loops
-            if first.spatial
-            else ffm.explore_imperfect_temporal_loops
-        )
-        chains = tile_chains(bounds[var], len(indices), int(ffm.tiling_coarseness), imperfect)
-        per_variable.append((indices, np.array(chains, dtype=float).reshape(len(chains), -1)))
-    total = math.prod(len(chains) for _, chains in per_variable)
-    if total > MAX_CANDIDATES:
-        raise MapspaceTooLargeError(
-            f"{total:,} tile-shape candidates exceed the exhaustive search's limit of "
-            f"{MAX_CANDIDATES:,}; use tiling_coarseness > 1 or smaller shapes"
-        )
-    tiles = np.ones((len(loops), total))
-    grids = np.meshgrid(*[np.arange(len(chains)) for _, chains in per_variable], indexing="ij")
-    for (indices, chains), grid in zip(per_variable, grids, strict=True):
-        tiles[indices, :] = chains[grid.reshape(-1)].T
-    return tiles
-
-
-def _fused_loop_count(template: Template, fusable: set[str]) -> int:
+def fused_loop_count(template: Template, fusable: set[str]) -> int:
+    """Loops above the deepest backing node of a fusable tensor (the fused loops, §3.6)."""
     depth = 0
     loops = 0
     backed: set[str] = set()
@@ -186,6 +138,113 @@ def _fused_loop_count(template: Template, fusable: set[str]) -> int:
     return depth
 
 
+MAX_EVALUATED = 50_000_000
+"""Rows one template may hand to the model (after optimistic pruning) before it is skipped."""
+
+
+@dataclass
+class _Search:
+    """One template's fixed facts for the tile search."""
+
+    template: Template
+    facts: EinsumFacts
+    arch: EvaluatedArch
+    variables: Mapping[str, Any]
+    ffm: FFM
+    simple: set[str]
+    fused: int
+    dimensions: list[tuple[str, str]]
+    fanouts: np.ndarray
+    scales: np.ndarray
+    min_usage: np.ndarray
+
+    @classmethod
+    def build(
+        cls,
+        template: Template,
+        facts: EinsumFacts,
+        arch: EvaluatedArch,
+        variables: Mapping[str, Any],
+        ffm: FFM,
+        fusable: set[str],
+        simple: set[str],
+    ) -> _Search:
+        """Collect the fanout dimensions on the template's arch path and their limits."""
+        flat = arch.path_to(template.path.compute.component)
+        dims = [(node, dim) for node in flat for dim in node.spatial]
+        copy_einsum = facts.einsum.is_copy_operation
+        return cls(
+            template,
+            facts,
+            arch,
+            variables,
+            ffm,
+            simple,
+            fused_loop_count(template, fusable),
+            [(node.name, dim.name) for node, dim in dims],
+            np.array([float(dim.fanout) for _, dim in dims]),
+            np.array([float(dim.usage_scale) for _, dim in dims]),
+            np.array([0.0 if copy_einsum else float(dim.min_usage) for _, dim in dims]),
+        )
+
+    @property
+    def loops(self) -> list[Loop]:
+        """The template's loops, outermost first."""
+        return self.template.path.loops
+
+    def chains(self) -> list[VariableChains]:
+        """Every rank variable's tile chains, minus those that fail on their own."""
+        bounds = self.facts.rank_variable_bounds
+        ffm = self.ffm
+        coarseness = int(ffm.tiling_coarseness)
+
+        def chains_of(var: str, loops: list[Loop]) -> list[tuple[int, ...]]:
+            imperfect = var in self.simple and (
+                ffm.explore_imperfect_spatial_loops
+                if loops[0].spatial
+                else ffm.explore_imperfect_temporal_loops
+            )
+            return tile_chains(bounds[var], len(loops), coarseness, imperfect)
+
+        out = []
+        for chain in variable_chains(self.loops, bounds, self.dimensions, self.fused, chains_of):
+            ok = np.all(chain.spatial <= self.fanouts * (1 + 1e-9), axis=1)
+            ok &= chain.fused_nontrivial <= ffm.max_fused_loops_per_rank_variable
+            out.append(chain.take(ok))
+        return out
+
+    def used_levels(self, usage: np.ndarray) -> np.ndarray:
+        """Instances per dimension that give spatial usage ``usage``."""
+        return usage * self.fanouts / self.scales
+
+    def pruning(self, needed: np.ndarray) -> Pruning:
+        """The optimistic checks for partial rows, requiring ``needed`` instances."""
+        ffm = self.ffm
+        return Pruning(
+            self.fanouts,
+            needed,
+            float(ffm.max_loops),
+            float(ffm.max_loops_minus_ranks),
+            float(ffm.max_fused_loops),
+            self.fits,
+        )
+
+    def fits(self, known: list[tuple[list[int], np.ndarray]]) -> np.ndarray:
+        """Whether the per-Einsum occupancy fits every memory with unknown tiles at 1."""
+        loops = self.loops
+        for loop in loops:
+            loop.tile = 1.0
+        n = known[0][1].shape[1] if known else 1
+        for indices, tiles in known:
+            for index, row in zip(indices, tiles, strict=True):
+                loops[index].tile = row
+        ok = np.ones(n, dtype=bool)
+        reserved = path_reservations(self.template.path, self.facts, self.arch)
+        for memory, bits in bits_by_memory(reserved).items():
+            ok &= np.broadcast_to(bits <= self.arch.components[memory].size, (n,))
+        return ok
+
+
 def search_template(
     template: Template,
     facts: EinsumFacts,
@@ -194,18 +253,107 @@ def search_template(
     ffm: FFM,
     fusable: set[str],
     simple: set[str],
+    prune: Callable[[TemplateRows], TemplateRows] | None = None,
 ) -> TemplateRows:
-    """Evaluate every tile-shape candidate of ``template``; keep the valid rows."""
+    """The valid tile shapes of ``template`` (MAPPER.md §4), pruned by ``prune`` as they come.
+
+    ``min_usage`` is first searched as a requirement on every fanout dimension (partial rows
+    that cannot reach it are dropped early); only when no valid row reaches it does a
+    second search apply the per-template fallback of §3.7 exactly.
+    """
+    search = _Search.build(template, facts, arch, variables, ffm, fusable, simple)
+    chains = search.chains()
+    best = np.ones(len(search.dimensions))
+    for chain in chains:
+        best *= chain.spatial.max(axis=0) if len(chain.tiles) else 0.0
+    wanted = search.used_levels(search.min_usage)
+    levels = np.where(best >= wanted * (1 - 1e-9), wanted, np.minimum(best, search.fanouts))
+    rows = _collect(search, chains, levels, prune)
+    if rows.valid == 0 and np.any(search.min_usage > 0) and rows.evaluated:
+        reached, highest = _usage_extremes(search, chains)
+        levels = np.where(reached, wanted, search.used_levels(highest))
+        again = _collect(search, chains, levels, prune)
+        again.evaluated += rows.evaluated
+        rows = again
+    return rows
+
+
+def _chunks(
+    search: _Search, chains: list[VariableChains], needed: np.ndarray
+) -> Iterator[tuple[TemplateRows, np.ndarray]]:
+    """Evaluated rows of every candidate that survives the optimistic checks, with validity."""
+    bounds = search.facts.rank_variable_bounds
+    evaluated = 0
+    for tiles in enumerate_tiles(chains, len(search.loops), search.pruning(needed), bounds):
+        evaluated += tiles.shape[1]
+        if evaluated > MAX_EVALUATED:
+            raise MapspaceTooLargeError(
+                f"more than {MAX_EVALUATED:,} tile-shape candidates survive pruning in "
+                f"template {search.template.id}, above the search's limit; use "
+                "tiling_coarseness > 1 or smaller shapes"
+            )
+        yield _evaluate(search, tiles)
+
+
+def _collect(
+    search: _Search,
+    chains: list[VariableChains],
+    levels: np.ndarray,
+    prune: Callable[[TemplateRows], TemplateRows] | None,
+) -> TemplateRows:
+    """Valid rows using at least ``levels`` instances per dimension, pruned chunk by chunk."""
+    kept: list[TemplateRows] = []
+    evaluated = valid = 0
+    for rows, ok in _chunks(search, chains, levels):
+        evaluated += rows.n
+        ok &= _uses_at_least(search, rows, levels)
+        valid += int(ok.sum())
+        part = rows.take(ok)
+        kept.append(prune(part) if prune is not None else part)
+    if not kept:
+        kept.append(_evaluate(search, np.ones((len(search.loops), 0)))[0])
+    out = TemplateRows.concat(kept)
+    if prune is not None and len(kept) > 1:
+        out = prune(out)
+    out.evaluated, out.valid = evaluated, valid
+    return out
+
+
+def _uses_at_least(search: _Search, rows: TemplateRows, levels: np.ndarray) -> np.ndarray:
+    ok = np.ones(rows.n, dtype=bool)
+    usage_levels = levels / search.fanouts * search.scales
+    for key, level in zip(search.dimensions, usage_levels, strict=True):
+        if level > 0:
+            ok &= rows.spatial_usage[key] >= level - 1e-12
+    return ok
+
+
+def _usage_extremes(search: _Search, chains: list[VariableChains]) -> tuple[np.ndarray, np.ndarray]:
+    """Per dimension: whether a valid row reaches ``min_usage``, and the highest valid usage."""
+    reached = np.zeros(len(search.dimensions), dtype=bool)
+    highest = np.zeros(len(search.dimensions))
+    for rows, ok in _chunks(search, chains, np.zeros(len(search.dimensions))):
+        for i, key in enumerate(search.dimensions):
+            usage = rows.spatial_usage[key][ok]
+            if len(usage):
+                reached[i] |= bool(np.any(usage >= search.min_usage[i] - 1e-12))
+                highest[i] = max(highest[i], float(usage.max()))
+    return reached, highest
+
+
+def _evaluate(search: _Search, tiles: np.ndarray) -> tuple[TemplateRows, np.ndarray]:
+    """The model's figures for every row of ``tiles`` and which rows are valid (§4.4)."""
+    template, facts, arch = search.template, search.facts, search.arch
     path = template.path
     loops = path.loops
     bounds = facts.rank_variable_bounds
-    tiles = _candidate_tiles(loops, bounds, ffm, simple)
     for loop, row in zip(loops, tiles, strict=True):
         loop.tile = row
-    valid = np.asarray(assign_factors(path, bounds, simple), dtype=bool) & np.ones(
-        tiles.shape[1], dtype=bool
+    n = tiles.shape[1]
+    valid = np.asarray(assign_factors(path, bounds, search.simple), dtype=bool) & np.ones(
+        n, dtype=bool
     )
-    result = einsum_quantities(path, facts, arch, variables)
+    result = einsum_quantities(path, facts, arch, search.variables)
     flat = arch.path_to(path.compute.component)
     for node in flat:
         for dim in node.spatial:
@@ -217,10 +365,8 @@ def search_template(
                         valid &= _compare(loop.factor, op, value)
     for memory, bits in bits_by_memory(result.reservations).items():
         valid &= bits <= arch.components[memory].size
-    fused = _fused_loop_count(template, fusable)
-    valid &= _loop_limits(loops, fused, bounds, ffm)
+    valid &= _loop_limits(loops, search.fused, bounds, search.ffm)
     valid &= _tensor_constraints(path, facts, flat, bounds)
-    n = tiles.shape[1]
     latency = np.broadcast_to(result.latency, (n,)).astype(float)
     leak = sum((leak_energy(c, arch, result) for c in arch.components.values()), np.zeros(n))
     dynamic = np.broadcast_to(result.dynamic_energy, (n,)).astype(float)
@@ -242,15 +388,12 @@ def search_template(
             )
             for r in result.reservations
         ],
-        fused_loops=fused,
+        fused_loops=search.fused,
         spatial_usage={
             k: np.broadcast_to(v, (n,)).astype(float) for k, v in result.spatial_usage.items()
         },
-        evaluated=n,
     )
-    valid &= _min_usage(rows, flat, facts, valid)
-    rows.valid = int(valid.sum())
-    return rows.take(valid)
+    return rows, valid
 
 
 def _compare(left: Any, op: str, value: float) -> Any:
@@ -331,24 +474,6 @@ def _tensor_constraints(
                         and (node.rank_variable not in direct)
                     ):
                         ok = ok & (np.asarray(node.factor) == 1)
-    return ok
-
-
-def _min_usage(rows: TemplateRows, flat: list, facts: EinsumFacts, valid: np.ndarray) -> Any:
-    """``min_usage``; a template none of whose valid rows reaches it keeps its best rows."""
-    if facts.einsum.is_copy_operation:
-        return True
-    ok: Any = True
-    for node in flat:
-        for dim in node.spatial:
-            if dim.min_usage <= 0:
-                continue
-            usage = rows.spatial_usage[(node.name, dim.name)]
-            reaches = usage >= dim.min_usage - 1e-12
-            if np.any(reaches & valid):
-                ok = ok & reaches
-            elif np.any(valid):
-                ok = ok & (usage >= usage[valid].max() - 1e-12)
     return ok
 
 

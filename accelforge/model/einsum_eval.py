@@ -24,6 +24,7 @@ __all__ = [
     "einsum_quantities",
     "elementwise_max",
     "evaluate_einsum",
+    "path_reservations",
 ]
 
 
@@ -192,13 +193,32 @@ def einsum_quantities(
     )
     per_unit[(mac.name, compute_action)] = steps * mac.actions_scale
     _spatial_usage(path, flat, result)
-    result.reservations = reservations(
-        path, infos, bounds, lambda memory, t: _bits_per_value(components[memory], t, facts), 1.0
-    )
+    result.reservations = path_reservations(path, facts, arch, infos)
     for name, comp in components.items():
         if any(key[0] == name for key in per_unit):
             result.component_latency[name] = _component_latency(comp, per_unit, variables)
     return result
+
+
+def path_reservations(
+    path: EinsumPath,
+    facts: EinsumFacts,
+    arch: EvaluatedArch,
+    infos: Mapping[str, TensorInfo] | None = None,
+) -> list[Reservation]:
+    """The path's reservations (MODEL.md §8) for its current loop tiles."""
+    if infos is None:
+        infos = {
+            a.name: TensorInfo.build(a.name, a.projection, a.output)
+            for a in facts.einsum.tensor_accesses
+        }
+    return reservations(
+        path,
+        infos,
+        facts.rank_variable_bounds,
+        lambda memory, t: _bits_per_value(arch.components[memory], t, facts),
+        1.0,
+    )
 
 
 def check_structure(path: EinsumPath, facts: EinsumFacts, flat: list) -> None:

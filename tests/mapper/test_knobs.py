@@ -16,7 +16,7 @@ import pytest
 import accelforge as af
 from accelforge.errors import SpecWarning
 from accelforge.mapper import make_pmappings, map_workload_to_arch
-from accelforge.mapper.tile_search import imperfect_candidates, tile_chains
+from accelforge.mapper.tile_enumeration import imperfect_candidates, tile_chains
 from accelforge.model.paths import Loop
 from tests.model.test_rules import CONV
 
@@ -259,13 +259,13 @@ def test_loop_objects_are_not_shared_between_rows() -> None:
 def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     from accelforge.mapper import tile_search
 
-    monkeypatch.setattr(tile_search, "MAX_CANDIDATES", 10)
+    monkeypatch.setattr(tile_search, "MAX_EVALUATED", 10)
     spec = constrained(1)
     with pytest.warns(SpecWarning, match=r"template\(s\) skipped, so the result may not be opt"):
         pm = make_pmappings(spec)
     assert pm.einsums["Matmul0"].skipped
     assert all(
-        "exceed the exhaustive search's limit of 10" in reason
+        "survive pruning" in reason and "above the search's limit" in reason
         for reason in pm.einsums["Matmul0"].skipped.values()
     )
 

@@ -1,0 +1,302 @@
+"""Incremental tile-shape enumeration with optimistic pruning (MAPPER.md §4.2-§4.4).
+
+Rank variables are added one at a time: the partial rows are crossed with the next variable's
+tile chains and every partial row that fails a constraint even in its most favourable
+completion is dropped. The surviving complete rows come out in bounded chunks, so neither
+time nor memory follow the size of the raw cross product.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from accelforge.model.paths import Loop
+
+__all__ = [
+    "Pruning",
+    "VariableChains",
+    "enumerate_tiles",
+    "imperfect_candidates",
+    "tile_chains",
+    "variable_chains",
+]
+
+CHUNK_ROWS = 1 << 17
+"""Rows handed to the model at once; also the size of one crossing step."""
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
+    """Outermost-loop tiles allowed to leave a remainder: for each iteration count
+    ceil(bound / n) only the smallest n (§4.2); steps grow by ``coarseness``."""
+    by_count: dict[int, int] = {}
+    n = 1
+    while n <= bound:
+        by_count.setdefault(-(-bound // n), n)
+        n = n * coarseness if coarseness > 1 else n + 1
+    by_count.setdefault(1, bound)
+    return sorted(set(by_count.values()))
+
+
+def tile_chains(
+    bound: int, n_loops: int, coarseness: int = 1, imperfect_first: bool = False
+) -> list[tuple[int, ...]]:
+    """Tile chains t1, t2 | t1, ..., the innermost tile fixed to 1 (§4.2).
+
+    ``t1`` divides ``bound`` unless ``imperfect_first``, which allows a remainder for the
+    outermost loop only; every inner tile divides its enclosing tile.
+    """
+    if n_loops == 0:
+        return [()]
+    if bound == 1:
+        return [(1,) * n_loops]
+
+    def candidates(outer: int) -> list[int]:
+        values = _divisors(outer)
+        if coarseness <= 1:
+            return values
+        kept: list[int] = []
+        for value in values:
+            if not kept or value >= coarseness * kept[-1] or value == outer:
+                kept.append(value)
+        return kept
+
+    chains: list[tuple[int, ...]] = []
+
+    def walk(outer: int, prefix: tuple[int, ...]) -> None:
+        if len(prefix) == n_loops - 1:
+            chains.append((*prefix, 1))
+            return
+        first = not prefix and imperfect_first
+        for tile in imperfect_candidates(outer, coarseness) if first else candidates(outer):
+            walk(tile, (*prefix, tile))
+
+    walk(bound, ())
+    return chains
+
+
+@dataclass
+class VariableChains:
+    """Every tile chain of one rank variable and what each chain contributes to the limits."""
+
+    variable: str
+    loops: list[int]
+    """Indices (in the template's loop list) of this variable's loops, outermost first."""
+    tiles: np.ndarray
+    """Chains x loops: the tile of each loop."""
+    spatial: np.ndarray
+    """Chains x fanout dimensions: the product of this variable's spatial factors."""
+    nontrivial: np.ndarray
+    """Chains: number of loops with factor > 1."""
+    fused_nontrivial: np.ndarray
+    """Chains: number of fused loops (above the fused depth) with factor > 1."""
+
+    def take(self, mask: np.ndarray) -> VariableChains:
+        """The chains selected by ``mask``."""
+        return VariableChains(
+            self.variable,
+            self.loops,
+            self.tiles[mask],
+            self.spatial[mask],
+            self.nontrivial[mask],
+            self.fused_nontrivial[mask],
+        )
+
+
+def variable_chains(
+    loops: list[Loop],
+    bounds: Mapping[str, int],
+    dimensions: list[tuple[str, str]],
+    fused_depth: int,
+    chains_of: Callable[[str, list[Loop]], list[tuple[int, ...]]],
+) -> list[VariableChains]:
+    """Per rank variable of the template (sorted): its chains and their contributions."""
+    by_variable: dict[str, list[int]] = {}
+    for index, loop in enumerate(loops):
+        by_variable.setdefault(loop.rank_variable, []).append(index)
+    out = []
+    for var, indices in sorted(by_variable.items()):
+        chains = chains_of(var, [loops[i] for i in indices])
+        tiles = np.array(chains, dtype=float).reshape(len(chains), len(indices))
+        enclosing = np.column_stack([np.full(len(chains), float(bounds[var])), tiles[:, :-1]])
+        factors = enclosing / tiles
+        spatial = np.ones((len(chains), len(dimensions)))
+        for column, index in enumerate(indices):
+            loop = loops[index]
+            if loop.spatial:
+                spatial[:, dimensions.index((loop.component, loop.dimension))] *= factors[:, column]
+        nontrivial = factors > 1
+        fused = np.array([i < fused_depth for i in indices], dtype=bool)
+        out.append(
+            VariableChains(
+                var,
+                indices,
+                tiles,
+                spatial,
+                nontrivial.sum(axis=1),
+                nontrivial[:, fused].sum(axis=1),
+            )
+        )
+    return out
+
+
+@dataclass
+class Pruning:
+    """Constraints checked on partial rows (each optimistic: only certain failures drop)."""
+
+    fanouts: np.ndarray
+    """Per fanout dimension: the instances available."""
+    needed: np.ndarray
+    """Per fanout dimension: the instances a complete row must use (``min_usage``)."""
+    max_loops: float
+    max_loops_minus_ranks: float
+    max_fused_loops: float
+    capacity_ok: Callable[[list[tuple[list[int], np.ndarray]]], np.ndarray] | None = None
+    """Given the known variables' (loop indices, tiles as loops x rows), which rows fit every
+    memory with the other loops at tile 1 (occupancy grows with every tile: optimistic)."""
+
+
+def enumerate_tiles(
+    chains: list[VariableChains], n_loops: int, pruning: Pruning, bounds: Mapping[str, int]
+) -> Iterator[np.ndarray]:
+    """Complete rows that pass every optimistic check, as tile arrays (loops x rows) in chunks."""
+    order = sorted(chains, key=lambda c: len(c.tiles))
+    n_dims = len(pruning.fanouts)
+    best_left = np.ones((len(order) + 1, n_dims))
+    for i in range(len(order) - 1, -1, -1):
+        column_max = order[i].spatial.max(axis=0) if len(order[i].tiles) else 0.0
+        best_left[i] = best_left[i + 1] * column_max
+    keys = [_chain_keys(chain, bounds[chain.variable]) for chain in order]
+    start = _Partial([], np.concatenate([np.ones((1, n_dims)), np.zeros((1, 3))], axis=1))
+    buffer: list[np.ndarray] = []
+    buffered = 0
+    for rows in _expand(start, order, keys, 0, pruning, best_left):
+        tiles = np.ones((n_loops, rows.n))
+        for chain, picks in zip(order, rows.picks, strict=True):
+            tiles[chain.loops] = chain.tiles[picks].T
+        buffer.append(tiles)
+        buffered += rows.n
+        if buffered >= CHUNK_ROWS:
+            yield np.concatenate(buffer, axis=1)
+            buffer, buffered = [], 0
+    if buffered:
+        yield np.concatenate(buffer, axis=1)
+
+
+def _chain_keys(chain: VariableChains, bound: int) -> np.ndarray:
+    """Per chain: spatial factors per dimension, then its loop counts (total, beyond one per
+    rank variable, fused): everything the limits see besides capacity."""
+    counts = np.column_stack(
+        [chain.nontrivial, chain.nontrivial - (bound > 1), chain.fused_nontrivial]
+    )
+    return np.concatenate([chain.spatial, counts.astype(float)], axis=1)
+
+
+def _combine(left: np.ndarray, right: np.ndarray, n_dims: int) -> np.ndarray:
+    """Keys of joined rows: spatial factors multiply, loop counts add."""
+    return np.concatenate(
+        [left[..., :n_dims] * right[..., :n_dims], left[..., n_dims:] + right[..., n_dims:]],
+        axis=-1,
+    )
+
+
+def _keys_ok(keys: np.ndarray, pruning: Pruning, best_left: np.ndarray) -> np.ndarray:
+    """Whether rows with these keys can still meet every fanout and loop limit."""
+    n_dims = len(pruning.fanouts)
+    spatial = keys[..., :n_dims]
+    ok = np.all(spatial <= pruning.fanouts * (1 + 1e-9), axis=-1)
+    ok &= np.all(spatial * best_left >= pruning.needed * (1 - 1e-9), axis=-1)
+    ok &= keys[..., n_dims] <= pruning.max_loops
+    ok &= keys[..., n_dims + 1] <= pruning.max_loops_minus_ranks
+    ok &= keys[..., n_dims + 2] <= pruning.max_fused_loops
+    return ok
+
+
+@dataclass
+class _Partial:
+    """Rows over the first k variables: their chain picks and their keys (see _chain_keys)."""
+
+    picks: list[np.ndarray]
+    keys: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.keys)
+
+    def block(self, start: int, stop: int) -> _Partial:
+        return _Partial([p[start:stop] for p in self.picks], self.keys[start:stop])
+
+    def take(self, index: np.ndarray) -> _Partial:
+        return _Partial([p[index] for p in self.picks], self.keys[index])
+
+
+def _cross(rows: _Partial, keys: np.ndarray, pruning: Pruning, best_left: np.ndarray) -> _Partial:
+    """Rows joined with every chain whose key keeps them within the limits.
+
+    Rows and chains are grouped by key, the limits are checked once per pair of groups, and
+    only pairs of compatible groups are expanded.
+    """
+    n_dims = len(pruning.fanouts)
+    row_keys, row_group = np.unique(rows.keys, axis=0, return_inverse=True)
+    chain_keys, chain_group = np.unique(keys, axis=0, return_inverse=True)
+    row_group, chain_group = row_group.reshape(-1), chain_group.reshape(-1)
+    joined = _combine(row_keys[:, None, :], chain_keys[None, :, :], n_dims)
+    allowed = _keys_ok(joined, pruning, best_left)
+    chain_order = np.argsort(chain_group, kind="stable")
+    chain_bounds = np.searchsorted(chain_group[chain_order], np.arange(len(chain_keys) + 1))
+    row_order = np.argsort(row_group, kind="stable")
+    row_bounds = np.searchsorted(row_group[row_order], np.arange(len(row_keys) + 1))
+    left_parts, right_parts = [], []
+    for group in range(len(row_keys)):
+        partners = np.flatnonzero(allowed[group])
+        if not len(partners):
+            continue
+        members = row_order[row_bounds[group] : row_bounds[group + 1]]
+        picks = np.concatenate(
+            [chain_order[chain_bounds[j] : chain_bounds[j + 1]] for j in partners]
+        )
+        left_parts.append(np.repeat(members, len(picks)))
+        right_parts.append(np.tile(picks, len(members)))
+    if not left_parts:
+        return _Partial([np.zeros(0, dtype=np.int64)] * (len(rows.picks) + 1), rows.keys[:0])
+    left = np.concatenate(left_parts)
+    right = np.concatenate(right_parts)
+    return _Partial(
+        [p[left] for p in rows.picks] + [right], _combine(rows.keys[left], keys[right], n_dims)
+    )
+
+
+def _expand(
+    rows: _Partial,
+    order: list[VariableChains],
+    keys: list[np.ndarray],
+    k: int,
+    pruning: Pruning,
+    best_left: np.ndarray,
+) -> Iterator[_Partial]:
+    if rows.n == 0:
+        return
+    if k == len(order):
+        yield rows
+        return
+    step = max(1, CHUNK_ROWS // max(1, len(order[k].tiles)))
+    for start in range(0, rows.n, step):
+        crossed = _cross(rows.block(start, start + step), keys[k], pruning, best_left[k + 1])
+        kept = crossed.take(_fits(crossed, order[: k + 1], pruning))
+        yield from _expand(kept, order, keys, k + 1, pruning, best_left)
+
+
+def _fits(rows: _Partial, known: list[VariableChains], pruning: Pruning) -> np.ndarray:
+    """Rows whose known tiles fit every memory (optimistically, §4.3)."""
+    if pruning.capacity_ok is None or rows.n == 0:
+        return np.ones(rows.n, dtype=bool)
+    tiles = [
+        (chain.loops, chain.tiles[picks].T) for chain, picks in zip(known, rows.picks, strict=True)
+    ]
+    return pruning.capacity_ok(tiles)
