@@ -8,6 +8,7 @@ the storage nodes, and one loop per allowed rank variable in each gap between th
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
 from accelforge.frontend.sets import TensorSet
 from accelforge.frontend.values import Where, evaluate_set
+from accelforge.mapper.crossing import crossing_variants
 from accelforge.model.access import RELEVANT, TensorInfo
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 
@@ -194,8 +196,12 @@ def _gap_variables(
     fusable: set[str],
     ffm: FFM,
     fused_depth: int,
+    landing: bool,
 ) -> list[str]:
-    """Rank variables that get a loop in the gap after ``order[index]`` (§3.3 rules 1-6)."""
+    """Rank variables that get a loop in the gap after ``order[index]`` (§3.3 rules 1-7).
+
+    ``landing`` (rule 7) keeps the loops that rules 5-6 would drop.
+    """
     placed = {n.tensor for n in order[: index + 1]}
     unplaced = [t for t in infos if t not in placed]
     allowed = []
@@ -203,6 +209,9 @@ def _gap_variables(
         if any(infos[t].relevance(var) != RELEVANT for t in unplaced):
             continue
         if ffm.max_fused_loops == 0 and any(t in fusable for t in unplaced):
+            continue
+        if landing:
+            allowed.append(var)
             continue
         below = order[index]
         if not below.backing and infos[below.tensor].relevance(var) == RELEVANT:
@@ -216,6 +225,21 @@ def _gap_variables(
                 continue
         allowed.append(var)
     return allowed
+
+
+def _spatials_may_land(
+    order: list[_Node], index: int, group_end: int, fanout: Mapping[str, int]
+) -> bool:
+    """§3.3 rule 7: spatial loops replicating ``order[index]`` may be placed below its gap.
+
+    AccelForge 1.0.467's test: the node's fanout exceeds the next node's and every earlier
+    node's, i.e. the storage order lifted it above memories outside its fanout.
+    """
+    if index == group_end:
+        return False
+    here = fanout[order[index].memory]
+    below = fanout[order[index + 1].memory] if index + 1 < len(order) else math.inf
+    return below < here and all(fanout[n.memory] < here for n in order[:index])
 
 
 def make_templates(
@@ -232,9 +256,34 @@ def make_templates(
         for a in facts.einsum.tensor_accesses
     }
     variables = sorted(v for v, b in facts.rank_variable_bounds.items() if b > 1)
-    level = {n.name: i for i, n in enumerate(flat)}
     templates: list[Template] = []
     seen: set[tuple] = set()
+    for path in _candidate_paths(flat, facts, ffm, fusable, infos, variables, stats):
+        key = _dedupe_key(path)
+        if key in seen:
+            continue
+        seen.add(key)
+        if len(templates) >= ffm.max_pmapping_templates_per_einsum:
+            stats.capped = True
+            break
+        templates.append(Template(facts.name, compute, len(templates), path))
+    stats.templates = len(templates)
+    return templates, stats
+
+
+def _candidate_paths(
+    flat: list,
+    facts: EinsumFacts,
+    ffm: FFM,
+    fusable: set[str],
+    infos: Mapping[str, TensorInfo],
+    variables: list[str],
+    stats: TemplateStats,
+) -> Iterator[EinsumPath]:
+    """Template paths before deduplication: placement x order x loop order x crossing fix."""
+    compute = flat[-1].name
+    level = {n.name: i for i, n in enumerate(flat)}
+    remove_spatials = ffm.out_of_order_hierarchy_explore_removing_spatials_for_more_temporals
     for placement in placements(flat, facts):
         stats.placements += 1
         held = set().union(*placement.values()) if placement else set()
@@ -243,24 +292,20 @@ def make_templates(
             continue
         nodes = _placement_nodes(placement, flat, facts, level)
         for order in _orders(nodes, facts, ffm, fusable, flat):
+            if facts.einsum.is_copy_operation:
+                order = _through_last_backing(order)
             for first in _first_loop_choices(order, infos, variables, ffm):
                 path = _template_path(
                     order, infos, variables, fusable, ffm, facts, compute, flat, first
                 )
-                key = _dedupe_key(path)
-                if key in seen:
-                    continue
-                seen.add(key)
-                if len(templates) >= ffm.max_pmapping_templates_per_einsum:
-                    stats.capped = True
-                    break
-                templates.append(Template(facts.name, compute, len(templates), path))
-            if stats.capped:
-                break
-        if stats.capped:
-            break
-    stats.templates = len(templates)
-    return templates, stats
+                yield from crossing_variants(path, level, infos, remove_spatials)
+
+
+def _through_last_backing(order: list[_Node]) -> list[_Node]:
+    """A copy Einsum's storage order ends once every tensor has its backing node, as in
+    AccelForge 1.0.467 (the copy is counted on its backing nodes only, MODEL.md §11)."""
+    last = max(i for i, node in enumerate(order) if node.backing)
+    return order[: last + 1]
 
 
 def _placement_nodes(
@@ -310,12 +355,14 @@ def _template_path(
     fused_backing = [i for i, n in enumerate(order) if n.backing and n.tensor in fusable]
     fused_depth = max(fused_backing) if fused_backing else -1
     spatial = _spatial_slots(order, flat, infos, variables)
+    fanout = {m.name: m.cumulative_fanout for m in _memories(flat)}
     path = EinsumPath(facts.name)
     for index, node in enumerate(order):
         path.nodes.append(Hold(node.tensor, node.memory, node.persistent, len(path.nodes)))
         if index < group_end:
             continue
-        gap = _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth)
+        landing = _spatials_may_land(order, index, group_end, fanout)
+        gap = _gap_variables(order, index, infos, variables, fusable, ffm, fused_depth, landing)
         if index in first and first[index] in gap:
             gap = [first[index]] + [v for v in gap if v != first[index]]
         for var in gap:
@@ -421,5 +468,9 @@ def _dedupe_key(path: EinsumPath) -> tuple:
         if run:
             key.append(frozenset(run))
             run = set()
-        key.append(node.rank_variable if isinstance(node, Loop) else "compute")
+        key.append(
+            (node.rank_variable, node.component, node.dimension)
+            if isinstance(node, Loop)
+            else "compute"
+        )
     return tuple(key)

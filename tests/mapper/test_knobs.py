@@ -75,26 +75,6 @@ def test_force_memory_hierarchy_order_template_counts() -> None:
     assert _templates(spec) == 16  # two memory levels: nothing to reorder
 
 
-def test_force_memory_hierarchy_order_on_a_deep_arch() -> None:
-    # MAPPER.md §12: one matmul on eyeriss has 16 templates with the order forced, 222 without.
-    from accelforge.mapper.templates import make_templates
-    from tests.conftest import reference_path
-
-    specs = reference_path() / "specs"
-    spec = af.Spec.from_yaml(
-        specs / "arches/eyeriss.yaml",
-        specs / "workloads/matmuls.yaml",
-        jinja_parse_data={"N_EINSUMS": 1, "M": 8, "KN": 8},
-    )
-    facts = spec.evaluate_workload().einsums["Matmul0"]
-    arch = spec.evaluate("Matmul0", require_costs=False)
-    counts = []
-    for forced in (True, False):
-        spec.mapper.ffm.force_memory_hierarchy_order = forced
-        counts.append(len(make_templates(arch, "MAC", facts, spec.mapper.ffm, set())[0]))
-    assert counts == [16, 222]
-
-
 def test_max_fused_loops(baseline) -> None:  # noqa: ANN001
     spec = constrained()
     spec.mapper.ffm.max_fused_loops = 1
