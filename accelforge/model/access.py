@@ -136,12 +136,14 @@ def count_tensor(
     may_reuse: Mapping[tuple[str, str], bool],
     unit_level: int | None = None,
     level: Mapping[str, int] | None = None,
+    compute_reads: bool = True,
 ) -> TensorTransfers:
     """Apply the core rule of MODEL.md §4 to one tensor view.
 
     ``may_reuse[(component, dimension)]`` says whether the tensor may be multicast / reduced on
     that fanout dimension. With ``unit_level``, spatial loops replicating components at or
-    above that arch level count 1 (per-instance counts for latency, §9.1).
+    above that arch level count 1 (per-instance counts for latency, §9.1). Without
+    ``compute_reads`` the Compute exchanges nothing with its parent (a copy Einsum).
     """
     output = info.is_output
     holders = [n for n in view if isinstance(n, Hold)]
@@ -171,8 +173,10 @@ def count_tensor(
         vpar = a_all.value(u / multicast)
         if holders and node is not holders[0]:
             parent = holders.index(node) - 1 if not is_compute else len(holders) - 1
-            reads[parent] = reads[parent] + vpar
-            if output:
+            served = compute_reads or not is_compute
+            if served:
+                reads[parent] = reads[parent] + vpar
+            if output and served:
                 s_x = float(skip_initial_output_write[node.component])
                 s_p = float(skip_initial_output_write[holders[parent].component])
                 if s_x and s_p:

@@ -65,6 +65,9 @@ def check_placement(path: EinsumPath, facts: EinsumFacts, flat: list) -> list[st
     notes: list[str] = []
     memories = [n for n in flat if isinstance(n, EvaluatedComponent) and n.kind == "Memory"]
     stored = {(n.component, n.tensor) for n in path.nodes if isinstance(n, Hold)}
+    if facts.einsum.is_copy_operation:  # a copy ends at its backing nodes (MODEL.md §11)
+        deepest = max(i for i, m in enumerate(memories) if any(c == m.name for c, _ in stored))
+        memories = memories[: deepest + 1]
     for memory in memories:
         keep, allowed = _placement_sets(path, facts, flat, memory)
         for component, tensor in sorted(stored):

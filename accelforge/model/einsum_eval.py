@@ -24,6 +24,7 @@ __all__ = [
     "einsum_quantities",
     "elementwise_max",
     "evaluate_einsum",
+    "copy_path",
     "path_reservations",
 ]
 
@@ -148,17 +149,30 @@ def einsum_quantities(
     totals: dict[tuple[str, str, str], float] = {}
     per_unit: dict[tuple[str, str], float] = {}
     bounds = facts.rank_variable_bounds
+    copying = facts.einsum.is_copy_operation
+    counted_path = copy_path(path, facts) if copying else path
     for tensor, info in infos.items():
-        view = tensor_view(path, info, level)
+        if copying and not counted_path.holders(tensor):
+            continue
+        view = tensor_view(counted_path, info, level)
         reuse = _may_reuse(flat, tensor)
-        counted = count_tensor(view, info, bounds, skip, reuse)
+        counted = count_tensor(view, info, bounds, skip, reuse, compute_reads=not copying)
         for i, hold in enumerate(counted.holders):
             replicated = any(
                 loop.spatial and level[loop.component or ""] <= level[hold.component]
                 for loop in path.loops
             )
             unit = (
-                count_tensor(view, info, bounds, skip, reuse, level[hold.component], level)
+                count_tensor(
+                    view,
+                    info,
+                    bounds,
+                    skip,
+                    reuse,
+                    level[hold.component],
+                    level,
+                    compute_reads=not copying,
+                )
                 if replicated
                 else counted
             )
@@ -198,6 +212,26 @@ def einsum_quantities(
         if any(key[0] == name for key in per_unit):
             result.component_latency[name] = _component_latency(comp, per_unit, variables)
     return result
+
+
+def copy_path(path: EinsumPath, facts: EinsumFacts) -> EinsumPath:
+    """The path a copy Einsum's transfers are counted on (AccelForge 1.0.467, MODEL.md §11).
+
+    Every storage node holds the copy's source tensor instead, nodes of one memory merge into
+    the first, and the Compute reads nothing: data moves only from the source's backing
+    memory into the memories below it. Occupancy still uses the real path.
+    """
+    source = facts.einsum.inputs[0].name
+    nodes: list = []
+    seen: set[str] = set()
+    for node in path.nodes:
+        if isinstance(node, Hold):
+            if node.component in seen:
+                continue
+            seen.add(node.component)
+            node = Hold(source, node.component, node.persistent, node.node_id)
+        nodes.append(node)
+    return EinsumPath(path.einsum, nodes, path.chain)
 
 
 def path_reservations(

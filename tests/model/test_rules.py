@@ -7,6 +7,7 @@ workloads written here, so the numbers can be derived by hand.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,42 @@ def test_mapping_built_in_python(tmp_path: Path) -> None:
     spec = _spec(tmp_path, MATMUL)
     assert evaluate_mapping(spec, mapping).energy() == 2752
     assert "for m, tile 1" in mapping.render()
+
+
+COPY = """
+mapping:
+  nodes:
+  - !Storage {tensors: [X_in], component: DRAM}
+  - !Storage {tensors: [X], component: GlobalBuffer}
+  - !Temporal {rank_variable: b, tile_shape: 1}
+  - !Temporal {rank_variable: m, tile_shape: 1}
+  - !Temporal {rank_variable: d, tile_shape: 1}
+  - !Compute {einsum: X, component: MAC}
+"""
+
+
+@pytest.mark.filterwarnings("ignore:Einsum\\(s\\).*are not mapped")
+def test_copy_einsum_moves_its_source_into_the_destination_memory(tmp_path: Path) -> None:
+    # AccelForge 1.0.467 (MODEL.md §11): a copy's storage nodes all hold its source; the
+    # GlobalBuffer node is filled from DRAM once per element and the Compute reads nothing.
+    (tmp_path / "m.yaml").write_text(COPY)
+    spec = af.Spec.from_yaml(
+        af.examples.arches.tpu_like, af.examples.workloads.transformer_block, tmp_path / "m.yaml"
+    )
+    result = evaluate_mapping(spec, allow_partial=True)
+    counts = result.actions(per_component=True, per_tensor=True, per_action=True)
+    values = math.prod(spec.evaluate_workload().einsums["X"].rank_variable_bounds.values())
+    bits = values * 8
+    assert counts[("DRAM", "X_in", "read")] == bits
+    assert counts[("GlobalBuffer", "X_in", "write")] == bits
+    assert counts[("GlobalBuffer", "X_in", "read")] == 0
+    assert counts.drop([("DRAM", "X_in", "read"), ("GlobalBuffer", "X_in", "write")]).sum() == 0
+    assert result.energy() == pytest.approx(bits * (6.5e-12 + 1.9e-13), rel=1e-12)
+    # Source and destination in one memory: nothing moves.
+    (tmp_path / "m.yaml").write_text(
+        COPY.replace("[X], component: GlobalBuffer", "[X], component: DRAM")
+    )
+    spec = af.Spec.from_yaml(
+        af.examples.arches.tpu_like, af.examples.workloads.transformer_block, tmp_path / "m.yaml"
+    )
+    assert evaluate_mapping(spec, allow_partial=True).energy() == 0
