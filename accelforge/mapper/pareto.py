@@ -18,33 +18,76 @@ BLOCK = 256
 def pareto_mask(values: np.ndarray) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values`` (rows x objectives).
 
-    Rows are visited in lexicographic order, so a row's dominators (and its exact ties) come
-    before it; a row is kept unless an earlier row is no worse in every column. Blocks of rows
-    are checked against the kept rows and against each other with numpy.
+    Exact ties keep the lowest index. Columns that cannot separate rows are dropped; rows that
+    equal another in every column but the first and are no better in it go next; rows that a
+    few pivot rows dominate go next; the rest are visited in lexicographic order (a row's
+    dominators come before it) in blocks checked against the kept rows with numpy.
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=bool)
-    if values.ndim == 1 or values.shape[1] == 1:
-        column = values.reshape(n)
-        keep = np.zeros(n, dtype=bool)
-        keep[int(np.argmin(column))] = True
-        return keep
-    order = np.lexsort(values.T[::-1])
-    ordered = values[order]
+    values = _informative_columns(values.reshape(n, -1))
+    mask = np.zeros(n, dtype=bool)
+    if values.shape[1] <= 1:
+        mask[int(np.argmin(values[:, 0])) if values.shape[1] else 0] = True
+        return mask
+    rows = _best_in_first_column(values)
+    rows = rows[~_dominated_by_pivots(values, rows)]
+    ordered_rows = rows[np.lexsort((rows, *values[rows].T[::-1]))]
+    ordered = values[ordered_rows]
     kept: list[np.ndarray] = []
     kept_values = np.empty((0, values.shape[1]))
-    for start in range(0, n, BLOCK):
+    for start in range(0, len(ordered), BLOCK):
         block = ordered[start : start + BLOCK]
         alive = ~_dominated(kept_values, block)
         earlier = np.all(block[:, None, :] <= block[None, :, :], axis=2)
         alive &= ~np.triu(earlier, 1).any(axis=0)
         kept.append(start + np.flatnonzero(alive))
         kept_values = np.concatenate([kept_values, block[alive]])
-    mask = np.zeros(n, dtype=bool)
-    mask[order[np.concatenate(kept)]] = True
+    mask[ordered_rows[np.concatenate(kept)]] = True
     return mask
+
+
+def _informative_columns(values: np.ndarray) -> np.ndarray:
+    """``values`` without constant columns and without repeats of an earlier column."""
+    keep = []
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        if column.min() == column.max():
+            continue
+        if any(np.array_equal(column, values[:, k]) for k in keep):
+            continue
+        keep.append(j)
+    return values[:, keep]
+
+
+def _best_in_first_column(values: np.ndarray) -> np.ndarray:
+    """Indices of the rows lowest in column 0 (first index on ties) among rows equal in the
+    other columns; every other row is dominated or an exact tie of a later-kept one."""
+    n = len(values)
+    order = np.lexsort((np.arange(n), values[:, 0], *values[:, 1:].T[::-1]))
+    rest = values[order, 1:]
+    first = np.ones(n, dtype=bool)
+    first[1:] = np.any(rest[1:] != rest[:-1], axis=1)
+    return np.sort(order[first])
+
+
+def _dominated_by_pivots(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each of ``rows``: whether a pivot row (best in a column, or in scaled sum) beats it
+    (no worse everywhere and better somewhere, or an exact tie with a lower index)."""
+    part = values[rows]
+    span = part.max(axis=0) - part.min(axis=0)
+    scaled = (part - part.min(axis=0)) / np.where(span > 0, span, 1.0)
+    picks = set(np.argmin(part, axis=0).tolist())
+    picks |= set(np.argsort(scaled.sum(axis=1), kind="stable")[:16].tolist())
+    pivots = np.array(sorted(picks))
+    beaten = np.zeros(len(rows), dtype=bool)
+    for p in pivots:
+        no_worse = np.all(part[p] <= part, axis=1)
+        better = np.any(part[p] < part, axis=1) | (rows[p] < rows)
+        beaten |= no_worse & better
+    return beaten
 
 
 def _dominated(by: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -1,0 +1,36 @@
+"""Pareto pruning against a direct pairwise definition (exact ties keep the lowest index)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from accelforge.mapper.pareto import pareto_mask, pareto_mask_grouped
+
+
+def _pairwise(values: np.ndarray) -> np.ndarray:
+    keep = np.ones(len(values), dtype=bool)
+    for i, row in enumerate(values):
+        for j, other in enumerate(values):
+            if j != i and np.all(other <= row) and (np.any(other < row) or j < i):
+                keep[i] = False
+                break
+    return keep
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pareto_mask_matches_the_definition(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        n, m = int(rng.integers(1, 400)), int(rng.integers(1, 6))
+        values = rng.integers(0, 5, size=(n, m)).astype(float)
+        if rng.random() < 0.3:  # a constant column and a repeated column
+            values[:, 0] = 7.0
+            values[:, -1] = values[:, min(1, m - 1)]
+        assert np.array_equal(pareto_mask(values), _pairwise(values))
+
+
+def test_grouped_pruning_compares_only_inside_groups() -> None:
+    values = np.array([[1.0, 1.0], [2.0, 2.0], [2.0, 2.0], [0.0, 3.0]])
+    groups = np.array([0, 1, 1, 0])
+    assert pareto_mask_grouped(values, groups).tolist() == [True, True, False, True]
