@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["group_ids", "pareto_mask", "pareto_mask_grouped", "tolerant_view"]
+__all__ = ["group_ids", "pareto_mask", "pareto_mask_grouped", "tolerant_view", "unique_rows"]
 
 
 BLOCK = 256
@@ -106,19 +106,57 @@ def group_ids(keys: np.ndarray) -> np.ndarray:
     keys = keys.reshape(len(keys), -1)
     if keys.shape[1] == 0:
         return np.zeros(len(keys), dtype=int)
-    _, inverse = np.unique(keys, axis=0, return_inverse=True)
-    return inverse.reshape(-1)
+    return unique_rows(keys)[1]
+
+
+def unique_rows(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``keys`` in lexicographic order, and each row's index among them.
+
+    Each column is coded by rank and the codes are packed into one integer, so only 1-D
+    arrays are sorted (``np.unique(axis=0)`` sorts whole rows and is far slower).
+    """
+    n, m = keys.shape
+    packed = np.zeros(n, dtype=np.int64)
+    capacity = 1
+    for j in range(m):
+        values, codes = np.unique(keys[:, j], return_inverse=True)
+        capacity *= len(values)
+        if capacity >= 2**62:
+            unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+            return unique, inverse.reshape(-1)
+        packed = packed * len(values) + codes.reshape(-1)
+    _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+    return keys[first], inverse.reshape(-1)
 
 
 def pareto_mask_grouped(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Pareto mask computed separately inside each group."""
-    mask = np.zeros(len(values), dtype=bool)
-    if len(values) == 0:
+    """Pareto mask computed separately inside each group.
+
+    Rows equal to another row of their group in every column but the first, and no better in
+    it, are dropped for all groups at once; only groups left with several rows are swept.
+    """
+    n = len(values)
+    mask = np.zeros(n, dtype=bool)
+    if n == 0:
         return mask
-    order = np.argsort(groups, kind="stable")
-    bounds = np.flatnonzero(np.diff(groups[order])) + 1
-    for members in np.split(order, bounds):
-        mask[members[pareto_mask(values[members])]] = True
+    values = np.asarray(values, dtype=float).reshape(n, -1)
+    groups = np.asarray(groups).reshape(n)
+    if values.shape[1] == 0:
+        values = np.zeros((n, 1))
+    keys = np.column_stack([groups, values[:, 1:]])
+    order = np.lexsort((np.arange(n), values[:, 0], *keys.T[::-1]))
+    sorted_keys = keys[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)
+    rows = np.sort(order[first])
+    by_group = np.argsort(groups[rows], kind="stable")
+    rows = rows[by_group]
+    bounds = np.flatnonzero(np.diff(groups[rows])) + 1
+    for members in np.split(rows, bounds):
+        if len(members) == 1:
+            mask[members] = True
+        else:
+            mask[members[pareto_mask(values[members])]] = True
     return mask
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from accelforge.mapper.pareto import unique_rows
 from accelforge.model.paths import Loop
 
 __all__ = [
@@ -172,11 +173,11 @@ def enumerate_tiles(
     for i in range(len(order) - 1, -1, -1):
         column_max = order[i].spatial.max(axis=0) if len(order[i].tiles) else 0.0
         best_left[i] = best_left[i + 1] * column_max
-    keys = [_chain_keys(chain, bounds[chain.variable]) for chain in order]
+    groups = [_ChainGroups.build(_chain_keys(c, bounds[c.variable])) for c in order]
     start = _Partial([], np.concatenate([np.ones((1, n_dims)), np.zeros((1, 3))], axis=1))
     buffer: list[np.ndarray] = []
     buffered = 0
-    for rows in _expand(start, order, keys, 0, pruning, best_left):
+    for rows in _expand(start, order, groups, 0, pruning, best_left):
         tiles = np.ones((n_loops, rows.n))
         for chain, picks in zip(order, rows.picks, strict=True):
             tiles[chain.loops] = chain.tiles[picks].T
@@ -229,53 +230,84 @@ class _Partial:
     def n(self) -> int:
         return len(self.keys)
 
-    def block(self, start: int, stop: int) -> _Partial:
-        return _Partial([p[start:stop] for p in self.picks], self.keys[start:stop])
-
     def take(self, index: np.ndarray) -> _Partial:
         return _Partial([p[index] for p in self.picks], self.keys[index])
 
 
-def _cross(rows: _Partial, keys: np.ndarray, pruning: Pruning, best_left: np.ndarray) -> _Partial:
-    """Rows joined with every chain whose key keeps them within the limits.
+@dataclass
+class _ChainGroups:
+    """One variable's chains grouped by key (computed once per template)."""
+
+    keys: np.ndarray
+    """Every chain's key."""
+    unique: np.ndarray
+    """The distinct keys."""
+    members: list[np.ndarray]
+    """Per distinct key: the chains that have it."""
+
+    @classmethod
+    def build(cls, keys: np.ndarray) -> _ChainGroups:
+        unique, group = unique_rows(keys)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(unique) + 1))
+        return cls(keys, unique, [order[bounds[j] : bounds[j + 1]] for j in range(len(unique))])
+
+
+def _cross(
+    rows: _Partial, chains: _ChainGroups, pruning: Pruning, best_left: np.ndarray
+) -> Iterator[_Partial]:
+    """Rows joined with every chain whose key keeps them within the limits, in chunks.
 
     Rows and chains are grouped by key, the limits are checked once per pair of groups, and
     only pairs of compatible groups are expanded.
     """
     n_dims = len(pruning.fanouts)
-    row_keys, row_group = np.unique(rows.keys, axis=0, return_inverse=True)
-    chain_keys, chain_group = np.unique(keys, axis=0, return_inverse=True)
-    row_group, chain_group = row_group.reshape(-1), chain_group.reshape(-1)
-    joined = _combine(row_keys[:, None, :], chain_keys[None, :, :], n_dims)
+    row_keys, row_group = unique_rows(rows.keys)
+    joined = _combine(row_keys[:, None, :], chains.unique[None, :, :], n_dims)
     allowed = _keys_ok(joined, pruning, best_left)
-    chain_order = np.argsort(chain_group, kind="stable")
-    chain_bounds = np.searchsorted(chain_group[chain_order], np.arange(len(chain_keys) + 1))
     row_order = np.argsort(row_group, kind="stable")
     row_bounds = np.searchsorted(row_group[row_order], np.arange(len(row_keys) + 1))
-    left_parts, right_parts = [], []
+    left_parts: list[np.ndarray] = []
+    right_parts: list[np.ndarray] = []
+    size = 0
     for group in range(len(row_keys)):
         partners = np.flatnonzero(allowed[group])
         if not len(partners):
             continue
+        picks = np.concatenate([chains.members[j] for j in partners])
         members = row_order[row_bounds[group] : row_bounds[group + 1]]
-        picks = np.concatenate(
-            [chain_order[chain_bounds[j] : chain_bounds[j + 1]] for j in partners]
-        )
-        left_parts.append(np.repeat(members, len(picks)))
-        right_parts.append(np.tile(picks, len(members)))
-    if not left_parts:
-        return _Partial([np.zeros(0, dtype=np.int64)] * (len(rows.picks) + 1), rows.keys[:0])
+        step = max(1, CHUNK_ROWS // len(picks))
+        for start in range(0, len(members), step):
+            part = members[start : start + step]
+            left_parts.append(np.repeat(part, len(picks)))
+            right_parts.append(np.tile(picks, len(part)))
+            size += len(part) * len(picks)
+            if size >= CHUNK_ROWS:
+                yield _joined(rows, chains, left_parts, right_parts, n_dims)
+                left_parts, right_parts, size = [], [], 0
+    if size:
+        yield _joined(rows, chains, left_parts, right_parts, n_dims)
+
+
+def _joined(
+    rows: _Partial,
+    chains: _ChainGroups,
+    left_parts: list[np.ndarray],
+    right_parts: list[np.ndarray],
+    n_dims: int,
+) -> _Partial:
     left = np.concatenate(left_parts)
     right = np.concatenate(right_parts)
     return _Partial(
-        [p[left] for p in rows.picks] + [right], _combine(rows.keys[left], keys[right], n_dims)
+        [p[left] for p in rows.picks] + [right],
+        _combine(rows.keys[left], chains.keys[right], n_dims),
     )
 
 
 def _expand(
     rows: _Partial,
     order: list[VariableChains],
-    keys: list[np.ndarray],
+    groups: list[_ChainGroups],
     k: int,
     pruning: Pruning,
     best_left: np.ndarray,
@@ -285,11 +317,9 @@ def _expand(
     if k == len(order):
         yield rows
         return
-    step = max(1, CHUNK_ROWS // max(1, len(order[k].tiles)))
-    for start in range(0, rows.n, step):
-        crossed = _cross(rows.block(start, start + step), keys[k], pruning, best_left[k + 1])
+    for crossed in _cross(rows, groups[k], pruning, best_left[k + 1]):
         kept = crossed.take(_fits(crossed, order[: k + 1], pruning))
-        yield from _expand(kept, order, keys, k + 1, pruning, best_left)
+        yield from _expand(kept, order, groups, k + 1, pruning, best_left)
 
 
 def _fits(rows: _Partial, known: list[VariableChains], pruning: Pruning) -> np.ndarray:

@@ -34,3 +34,17 @@ def test_grouped_pruning_compares_only_inside_groups() -> None:
     values = np.array([[1.0, 1.0], [2.0, 2.0], [2.0, 2.0], [0.0, 3.0]])
     groups = np.array([0, 1, 1, 0])
     assert pareto_mask_grouped(values, groups).tolist() == [True, True, False, True]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_grouped_pruning_matches_the_definition_per_group(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(40):
+        n, m = int(rng.integers(1, 300)), int(rng.integers(1, 5))
+        values = rng.integers(0, 4, size=(n, m)).astype(float)
+        groups = rng.integers(0, 6, size=n)
+        expected = np.zeros(n, dtype=bool)
+        for g in np.unique(groups):
+            members = np.flatnonzero(groups == g)
+            expected[members] = _pairwise(values[members])
+        assert np.array_equal(pareto_mask_grouped(values, groups), expected)
