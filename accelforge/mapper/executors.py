@@ -27,6 +27,7 @@ call's exception, and reports an :class:`Outcome` instead of ever raising or kil
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextvars
 import math
 import multiprocessing
 import os
@@ -45,6 +46,7 @@ __all__ = [
     "ProcessExecutor",
     "default_n_workers",
     "guarded_call",
+    "interruption",
     "rss_bytes",
 ]
 
@@ -220,11 +222,43 @@ def _over_memory(limit: float) -> str | None:
     return f"worker memory {rss / 1e6:.0f} MB > limit {limit / 1e6:.0f} MB" if rss > limit else None
 
 
+@dataclass
+class _CallState:
+    """Limits of the call in progress and why it was asked to stop, if it was."""
+
+    deadline: float
+    memory_bytes: float
+    stopped: tuple[str, str] | None = None
+
+
+_CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar("_CALL", default=None)
+
+
+def interruption() -> str | None:
+    """Why the guarded call in progress should stop now: ``"time_limit"`` (its own limit or
+    the run's unit deadline passed) or ``"memory_limit"``; None to go on (or outside a call).
+
+    Long calls (the tile search between chunks) poll this and return what is final so far.
+    """
+    state = _CALL.get()
+    if state is None:
+        return None
+    if state.stopped is None:
+        if time.time() >= state.deadline:
+            state.stopped = ("time_limit", "stopped at its time limit; rows so far kept")
+        else:
+            over = _over_memory(state.memory_bytes)
+            if over is not None:
+                state.stopped = ("memory_limit", f"stopped: {over}; rows so far kept")
+    return state.stopped[0] if state.stopped else None
+
+
 def guarded_call(limits: CallLimits, fn: Callable[..., Any], /, *args: Any) -> Outcome:
     """Run ``fn(*args)`` under ``limits`` in the current (worker) process; never raises.
 
     Memory is checked before and after the call: over the limit before, the call does not
-    start; over it after, the value is kept and the status says so.
+    start; over it after, the value is kept and the status says so. During the call
+    :func:`interruption` tells it to stop at the time or memory limit.
     """
     if time.time() >= limits.start_deadline:
         return Outcome("time_limit", complete=False, message="not started: time_limit")
@@ -232,13 +266,23 @@ def guarded_call(limits: CallLimits, fn: Callable[..., Any], /, *args: Any) -> O
     if over is not None:
         return Outcome("memory_limit", complete=False, message=f"not started: {over}")
     began = time.perf_counter()
+    state = _CallState(
+        min(limits.start_deadline, time.time() + limits.seconds), limits.memory_bytes
+    )
+    token = _CALL.set(state)
     try:
         value = fn(*args)
     except Exception as err:  # reported, so one failing call never ends the run
         message = "".join(traceback.format_exception_only(type(err), err)).strip()
         seconds = time.perf_counter() - began
         return Outcome("error", None, False, message, type(err).__name__, seconds)
+    finally:
+        _CALL.reset(token)
     outcome = Outcome("ok", value, seconds=time.perf_counter() - began)
+    if state.stopped is not None:
+        outcome.status, outcome.message = state.stopped
+        outcome.complete = False
+        return outcome
     if outcome.seconds > limits.seconds:
         outcome.status = "time_limit"
         outcome.message = f"took {outcome.seconds:.3g} s > its limit; the result is complete"

@@ -18,6 +18,7 @@ from accelforge.errors import MapspaceTooLargeError
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
+from accelforge.mapper.executors import interruption
 from accelforge.mapper.templates import Template
 from accelforge.mapper.tile_enumeration import (
     Pruning,
@@ -257,6 +258,9 @@ def search_template(
 ) -> TemplateRows:
     """The valid tile shapes of ``template`` (MAPPER.md §4), pruned by ``prune`` as they come.
 
+    Between chunks it polls :func:`~accelforge.mapper.executors.interruption` and, when told
+    to stop, returns the rows found so far.
+
     ``min_usage`` is first searched as a requirement on every fanout dimension (partial rows
     that cannot reach it are dropped early); only when no valid row reaches it does a
     second search apply the per-template fallback of §3.7 exactly.
@@ -269,7 +273,8 @@ def search_template(
     wanted = search.used_levels(search.min_usage)
     levels = np.where(best >= wanted * (1 - 1e-9), wanted, np.minimum(best, search.fanouts))
     rows = _collect(search, chains, levels, prune)
-    if rows.valid == 0 and np.any(search.min_usage > 0) and rows.evaluated:
+    fallback = rows.valid == 0 and np.any(search.min_usage > 0) and rows.evaluated
+    if fallback and interruption() is None:
         reached, highest = _usage_extremes(search, chains)
         levels = np.where(reached, wanted, search.used_levels(highest))
         again = _collect(search, chains, levels, prune)
@@ -310,6 +315,8 @@ def _collect(
         valid += int(ok.sum())
         part = rows.take(ok)
         kept.append(prune(part) if prune is not None else part)
+        if interruption() is not None:
+            break
     if not kept:
         kept.append(_evaluate(search, np.ones((len(search.loops), 0)))[0])
     out = TemplateRows.concat(kept)
@@ -333,6 +340,8 @@ def _usage_extremes(search: _Search, chains: list[VariableChains]) -> tuple[np.n
     reached = np.zeros(len(search.dimensions), dtype=bool)
     highest = np.zeros(len(search.dimensions))
     for rows, ok in _chunks(search, chains, np.zeros(len(search.dimensions))):
+        if interruption() is not None:
+            break
         for i, key in enumerate(search.dimensions):
             usage = rows.spatial_usage[key][ok]
             if len(usage):
