@@ -280,6 +280,8 @@ def search_template(
         again = _collect(search, chains, levels, prune)
         again.evaluated += rows.evaluated
         rows = again
+    for loop in template.path.loops:  # drop the last chunk's arrays: rows.tiles has them
+        loop.tile = loop.factor = loop.padded = 1.0
     return rows
 
 
