@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,9 +49,14 @@ class Storage(_Node):
 
 
 class Temporal(_Node):
-    """A loop over one rank variable; ``tile_shape`` is the tile each iteration gets."""
+    """A loop over one rank variable; ``tile_shape`` is the tile each iteration gets.
 
-    rank_variable: str
+    A loop shared by Einsums that name its rank variable differently gives it per Einsum:
+    ``{K: m, QK: p}`` when ``QK`` reads ``K[b, M: p, h, e]``, the tensor ``K`` writes with
+    ``m`` (MAPPER.md §5).
+    """
+
+    rank_variable: str | dict[str, str]
     tile_shape: Expr | None = None
     initial_tile_shape: Expr | None = None
 
@@ -58,8 +64,26 @@ class Temporal(_Node):
     @classmethod
     def _one_variable(cls, value: Any) -> Any:
         if isinstance(value, (list, tuple, set)):
-            raise ValueError("one rank variable per loop; write one loop per rank variable")
+            raise ValueError(
+                "one rank variable per loop; write one loop per rank variable (a loop shared "
+                "by Einsums that name it differently maps each Einsum to its rank variable)"
+            )
+        if isinstance(value, AbcMapping) and not value:
+            raise ValueError("a loop needs a rank variable")
         return value
+
+    @property
+    def rank_variables(self) -> tuple[str, ...]:
+        """The rank variables the loop names, without repeats (one unless given per Einsum)."""
+        if isinstance(self.rank_variable, str):
+            return (self.rank_variable,)
+        return tuple(dict.fromkeys(self.rank_variable.values()))
+
+    def rank_variable_of(self, einsum: str) -> str | None:
+        """The rank variable Einsum ``einsum`` iterates over; None if the loop names none."""
+        if isinstance(self.rank_variable, str):
+            return self.rank_variable
+        return self.rank_variable.get(einsum)
 
 
 class Spatial(Temporal):
@@ -255,10 +279,37 @@ def check_references(
                     f"{components[node.component]}.",
                     loc=(*where, "component"),
                 )
-        if isinstance(node, Temporal) and node.rank_variable not in rank_variables:
+        if isinstance(node, Temporal):
+            _check_loop(node, einsums, rank_variables, (*where, "rank_variable"))
+
+
+def _check_loop(
+    node: Temporal,
+    einsums: dict[str, set[str]],
+    rank_variables: set[str],
+    loc: tuple[str | int, ...],
+) -> None:
+    """The loop's rank variable exists (given per Einsum: each is one of that Einsum's)."""
+    if isinstance(node.rank_variable, str):
+        if node.rank_variable not in rank_variables:
             raise SpecError(
                 f"the mapping loops over '{node.rank_variable}', which is no rank variable of "
                 f"the workload.{did_you_mean(node.rank_variable, rank_variables)}",
-                loc=(*where, "rank_variable"),
+                loc=loc,
                 allowed=", ".join(sorted(rank_variables)),
+            )
+        return
+    for einsum, name in node.rank_variable.items():
+        if einsum not in einsums:
+            raise SpecError(
+                f"the loop gives a rank variable for '{einsum}', which is no Einsum of the "
+                f"workload.{did_you_mean(einsum, einsums)}",
+                loc=(*loc, einsum),
+                allowed=", ".join(einsums),
+            )
+        if name not in einsums[einsum]:
+            raise SpecError(
+                f"the loop gives '{name}' for Einsum '{einsum}', which has no such rank variable.",
+                loc=(*loc, einsum),
+                allowed=", ".join(sorted(einsums[einsum])),
             )

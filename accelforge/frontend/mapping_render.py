@@ -11,7 +11,8 @@ One line per node, children indented below the loop that encloses them::
 
 - ``[Component] tensors`` is a ``!Storage`` node (``(persistent)`` when it is);
 - ``for v, tile t`` is a ``!Temporal`` loop; with the rank-variable bounds known (``bounds=`` or
-  ``spec=``) it reads ``for v in [0, 64) step 8 (8 iterations)``;
+  ``spec=``) it reads ``for v in [0, 64) step 8 (8 iterations)``; a loop shared by Einsums
+  that name its rank variable differently reads ``for m/p, tile t``;
 - ``spatial-for v, tile t over Component.dim`` is a ``!Spatial`` loop (``(4 instances)`` with
   bounds);
 - ``compute Einsum on Unit`` is a ``!Compute`` leaf;
@@ -212,9 +213,10 @@ def _split(node: Sequential, outer: dict[str, Any]) -> RenderItem:
 
 def _loop_text(node: Temporal, outer: dict[str, Any], body: dict[str, Any]) -> str:
     """The loop's line; records in ``body`` the tile size its children see."""
-    var = node.rank_variable
+    names = node.rank_variables
+    var = "/".join(names)
     tile = node.tile_shape
-    size = outer.get(var)
+    size = next((outer[n] for n in names if n in outer), None)
     is_int = isinstance(tile, int) and not isinstance(tile, bool)
     spatial = isinstance(node, Spatial)
     word = "spatial-for" if spatial else "for"
@@ -231,8 +233,9 @@ def _loop_text(node: Temporal, outer: dict[str, Any], body: dict[str, Any]) -> s
     if count is not None:
         unit = "instance" if spatial else "iteration"
         text += f" ({count} {unit}{'s' if count != 1 else ''})"
-    if var in outer:  # ranges are shown only below a known bound
-        body[var] = tile if is_int else None
+    for name in names:
+        if name in outer:  # ranges are shown only below a known bound
+            body[name] = tile if is_int else None
     return text
 
 

@@ -7,10 +7,19 @@ written once in the shared chain (every Einsum's path keeps only the tensors it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from accelforge.frontend import mapping as m
-from accelforge.mapper.loop_blocks import meet, order, partition_of
+from accelforge.mapper.loop_blocks import (
+    Description,
+    Label,
+    Partition,
+    descriptions,
+    meet,
+    order,
+    partition_of,
+)
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 
 __all__ = ["build_mapping"]
@@ -27,61 +36,83 @@ def _levels(path: EinsumPath) -> list[list[Any]]:
     return levels
 
 
-def _node(item: Any, tile: float | None = None) -> m._Node:
+def _node(
+    item: Any, tile: float | None = None, rank_variable: str | dict[str, str] | None = None
+) -> m._Node:
     if isinstance(item, Hold):
         return m.Storage(
             tensors=[item.tensor], component=item.component, persistent=item.persistent
         )
     if isinstance(item, Loop):
         value = int(round(tile if tile is not None else item.tile))
+        variable = rank_variable or item.rank_variable
         if item.spatial:
             return m.Spatial(
-                rank_variable=item.rank_variable,
+                rank_variable=variable,
                 tile_shape=value,
                 name=item.dimension or "",
                 component=item.component or "",
             )
-        return m.Temporal(rank_variable=item.rank_variable, tile_shape=value)
+        return m.Temporal(rank_variable=variable, tile_shape=value)
     if isinstance(item, Compute):
         return m.Compute(einsum=item.einsum, component=item.component)
     raise TypeError(item)
 
 
+def _named_as_first(names: list[dict[str, str]], first: int, index: int) -> Callable[[str], str]:
+    """Einsum ``index``'s rank variables as Einsum ``first`` names the loops they share."""
+
+    def name(variable: str) -> str:
+        for k in range(index - 1, first - 1, -1):
+            variable = names[k].get(variable, variable)
+        return variable
+
+    return name
+
+
 def _align_shared_loops(
-    paths: list[tuple[EinsumPath, list[float]]], shared: list[int], first: int, last: int, done: int
+    paths: list[tuple[EinsumPath, list[float]]],
+    shared: list[int],
+    names: list[dict[str, str]],
+    first: int,
+    last: int,
+    done: int,
 ) -> None:
     """Put the loops Einsums first..last share in one order every one of them allows.
 
     Loops between two storage nodes of a pmapping may be permuted freely (§5); the join only
     joined pmappings whose block structures admit a common order, which is applied here to each
-    path (loops move within their blocks, so storage nodes keep their places).
+    path (loops move within their blocks, so storage nodes keep their places). Loops are
+    compared with their rank variables named as Einsum ``first`` names them (``names``).
     """
     if first == last:
         return
     common = min(shared[first:last])
     if common > done:
-        merged = partition_of(paths[first][0].nodes, paths[first][1], common)
-        for index in range(first + 1, last + 1):
-            other = partition_of(paths[index][0].nodes, paths[index][1], common)
-            merged = meet(merged, other) if merged is not None else None
-        if merged is None:
-            raise ValueError("joined pmappings admit no common order of their shared loops")
+        labels = [_named_as_first(names, first, index) for index in range(first, last + 1)]
+        merged: Partition | None = None
+        for (path, tiles), label in zip(paths[first : last + 1], labels, strict=True):
+            other = partition_of(path.nodes, tiles, common, label)
+            merged = other if merged is None else meet(merged, other)
+            if merged is None:
+                raise ValueError("joined pmappings admit no common order of their shared loops")
         target = order(merged)
-        for index in range(first, last + 1):
-            _reorder(paths[index], target)
+        for entry, label in zip(paths[first : last + 1], labels, strict=True):
+            _reorder(entry, target, label)
     begin = first
     for k in range(first, last + 1):
         if k == last or shared[k] == common:
-            _align_shared_loops(paths, shared, begin, k, common)
+            _align_shared_loops(paths, shared, names, begin, k, common)
             begin = k + 1
 
 
-def _reorder(entry: tuple[EinsumPath, list[float]], target: list[Any]) -> None:
+def _reorder(
+    entry: tuple[EinsumPath, list[float]], target: list[Description], label: Label
+) -> None:
     path, tiles = entry
-    loops = path.loops
-    pool: dict[Any, list[tuple[Loop, float]]] = {}
-    for loop, tile in zip(loops[: len(target)], tiles, strict=False):
-        key = (loop.rank_variable, loop.spatial, loop.component, loop.dimension, float(tile))
+    pool: dict[Description, list[tuple[Loop, float]]] = {}
+    described = descriptions(path.nodes, tiles, len(target), label)
+    for key, loop, tile in zip(described, path.loops, tiles, strict=False):
         pool.setdefault(key, []).append((loop, tile))
     chosen = [pool[key].pop(0) for key in target]
     positions = [i for i, n in enumerate(path.nodes) if isinstance(n, Loop)][: len(target)]
@@ -90,19 +121,39 @@ def _reorder(entry: tuple[EinsumPath, list[float]], target: list[Any]) -> None:
         tiles[slot] = tile
 
 
+def _shared_loop(
+    paths: list[tuple[EinsumPath, list[float]]],
+    levels: list[list[list[Any]]],
+    first: int,
+    last: int,
+    level: int,
+) -> m._Node:
+    """The loop at ``level`` shared by Einsums first..last, over each one's rank variable."""
+    per_einsum = {
+        paths[e][0].einsum: levels[e][level][0].rank_variable for e in range(first, last + 1)
+    }
+    names = set(per_einsum.values())
+    variable = names.pop() if len(names) == 1 else per_einsum
+    return _node(levels[first][level][0], paths[first][1][level - 1], variable)
+
+
 def build_mapping(
     paths: list[tuple[EinsumPath, list[float]]],
     shared: list[int],
+    names: list[dict[str, str]],
     memory_rank: dict[str, int] | None = None,
 ) -> m.Mapping:
     """One tree from per-Einsum paths (with their loops' tiles) and shared loop counts.
 
-    ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1. Storage nodes
-    written once in a shared chain are ordered outermost memory first (``memory_rank``);
-    with no loop between them their order changes no count.
+    ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1; ``names[k]`` maps
+    Einsum k + 1's rank variables to Einsum k's for the same loops
+    (:func:`~accelforge.mapper.loop_blocks.counterparts`). A shared loop whose Einsums name its
+    variable differently gives it per Einsum. Storage nodes written once in a
+    shared chain are ordered outermost memory first (``memory_rank``); with no loop between
+    them their order changes no count.
     """
     rank = memory_rank or {}
-    _align_shared_loops(paths, shared, 0, len(paths) - 1, 0)
+    _align_shared_loops(paths, shared, names, 0, len(paths) - 1, 0)
     levels = [_levels(path) for path, _ in paths]
     tiles = [list(t) for _, t in paths]
 
@@ -127,7 +178,7 @@ def build_mapping(
         seen: set[tuple[str, str]] = set()
         for level in range(start, common + 1):
             if level > 0:
-                nodes.append(_node(levels[first][level][0], tiles[first][level - 1]))
+                nodes.append(_shared_loop(paths, levels, first, last, level))
             holds = []
             for einsum in range(first, last + 1):
                 for item in levels[einsum][level]:

@@ -2,9 +2,17 @@
 
 Einsums are joined in workload order. A partial join is grouped by its interface to the rest of
 the workload: for every live tensor where it is backed and under which loops (with their tile
-shapes), and the loops it shares with the next Einsum. Only pmappings with an equal interface
-join. Capacity is tracked exactly with the H / F / P columns of §6.3; after every step a row
-dominated in every objective and every tracked column of its group is dropped.
+shapes), and the loops it shares with the next Einsum. A loop is identified by the ranks of the
+shared tensors that its rank variable indexes, not by the variable's name, so Einsums that name
+one tensor dimension differently fuse. Only pmappings with an equal interface join. Capacity is
+tracked exactly with the H / F / P columns of §6.3; after every step a row dominated in every
+objective and every tracked column of its group is dropped (of exact ties one is kept, except
+at the last step, whose rows are complete mappings).
+
+Ties: with one objective the result is the optimum and its ties (§7), i.e. every complete
+mapping reaching the last step with the minimal value. Earlier pruning (§4.5 within a
+template, and each partial join) keeps one row of exact ties, so ties that were
+interchangeable there are not all recovered.
 """
 
 from __future__ import annotations
@@ -17,8 +25,18 @@ from typing import Any
 import numpy as np
 
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.loop_blocks import Partition, meet, partition_of, truncate
-from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped, tolerant_view
+from accelforge.mapper.loop_blocks import (
+    Description,
+    Indexing,
+    Partition,
+    descriptions,
+    meet,
+    partition_of,
+    rank_labels,
+    relabel,
+    truncate,
+)
+from accelforge.mapper.pareto import group_ids, pareto_mask, tolerant_view
 from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
 from accelforge.mapper.tile_search import TemplateRows
 
@@ -77,7 +95,8 @@ class JoinStats:
 
 @dataclass
 class JoinedRows:
-    """The final Pareto-optimal full mappings."""
+    """The final Pareto-optimal full mappings (with one objective: the optimum and its ties),
+    sorted by objectives, then by the template and row chosen for each Einsum."""
 
     objectives: list[str]
     values: np.ndarray
@@ -91,15 +110,52 @@ class _RightGroup:
     table_index: int
     table: TemplateRows
     rows: np.ndarray
-    partition: Partition
-    """The fused loops cut into freely permutable blocks (§5)."""
+    indexing: Indexing
+    """The Einsum's tensors: rank -> rank variable indexing it directly."""
+    previous: set[str]
+    """Tensors shared with the previous Einsum."""
+    following: set[str]
+    """Tensors shared with the next Einsum."""
     backing: dict[str, tuple[str, bool, int]]
     d_left: int
     d_right: int
+    shared_left: Partition = field(init=False)
+    """The loops shared with the previous Einsum, labelled for ``previous`` (§5)."""
+    shared_right: Partition = field(init=False)
+    """The loops shared with the next Einsum, labelled for ``following``."""
+    to_right: dict[Description, Description] = field(init=False)
+    """Each loop of ``shared_left`` to its description in ``shared_right``'s labels."""
+
+    def __post_init__(self) -> None:
+        self.shared_left = self.blocks(self.previous, self.d_left)
+        self.shared_right = self.blocks(self.following, self.d_right)
+        self.to_right = dict(
+            zip(
+                self._describe(self.previous, self.d_left),
+                self._describe(self.following, self.d_left),
+                strict=True,
+            )
+        )
+
+    def blocks(self, tensors: set[str], depth: int) -> Partition:
+        """The first ``depth`` loops in freely permutable blocks, each labelled by the ranks of
+        ``tensors`` it indexes (§5)."""
+        return partition_of(self._nodes, self._tiles, depth, rank_labels(self.indexing, tensors))
+
+    def _describe(self, tensors: set[str], depth: int) -> list[Description]:
+        return descriptions(self._nodes, self._tiles, depth, rank_labels(self.indexing, tensors))
+
+    @property
+    def _nodes(self) -> list:
+        return self.table.template.path.nodes
+
+    @property
+    def _tiles(self) -> np.ndarray:
+        return self.table.tiles[:, self.rows[0]]
 
 
 def _right_groups(
-    tables: list[TemplateRows], previous: set[str], following: set[str]
+    tables: list[TemplateRows], indexing: Indexing, previous: set[str], following: set[str]
 ) -> list[_RightGroup]:
     out = []
     for index, table in enumerate(tables):
@@ -111,16 +167,9 @@ def _right_groups(
         groups = group_ids(table.tiles[: table.fused_loops].T)
         for group in np.unique(groups):
             rows = np.flatnonzero(groups == group)
-            tiles = table.tiles[:, rows[0]]
             out.append(
                 _RightGroup(
-                    index,
-                    table,
-                    rows,
-                    partition_of(table.template.path.nodes, tiles, table.fused_loops),
-                    backing,
-                    d_left,
-                    d_right,
+                    index, table, rows, indexing, previous, following, backing, d_left, d_right
                 )
             )
     return out
@@ -131,10 +180,16 @@ def join(
     order: list[str],
     users: dict[str, list[int]],
     size_of: Callable[[str], float],
+    indexing: list[Indexing],
     *,
     on_step: Callable[[JoinStats, Any], None] | None = None,
 ) -> JoinedRows:
-    """Join every Einsum's pmappings in ``order`` (MAPPER.md §6)."""
+    """Join every Einsum's pmappings in ``order`` (MAPPER.md §6).
+
+    ``users`` lists each tensor's Einsums (positions in ``order``), ``indexing`` gives, per
+    Einsum, which rank variable indexes each rank of its tensors: fused loops are matched by
+    the tensor ranks they iterate over, not by the names of their rank variables (§5).
+    """
     objectives = objective_names(pmappings.metrics)
     tracked = sorted(pmappings.tracked)
     used_by = {i: {t for t, u in users.items() if i in u} for i in range(len(order))}
@@ -156,23 +211,32 @@ def join(
         tables = pmappings.einsums[einsum].tables
         stats = JoinStats(einsum)
         merged: dict[tuple, list[_Partial]] = {}
-        for group in _right_groups(tables, previous, following):
+        for group in _right_groups(tables, indexing[k], previous, following):
             for left in partials:
                 joined = _join_pair(
                     left, group, k, users, objectives, tracked, size_of, stats, pmappings.metrics
                 )
                 if joined is not None:
                     merged.setdefault(joined.key, []).append(joined)
-        partials = []
-        for key, parts in merged.items():
-            combined = _concat(key, parts)
-            view = _tolerant(combined, pmappings, len(objectives) + len(combined.spatial))
-            partials.append(combined.take(np.flatnonzero(pareto_mask(view))))
+        last = k == len(order) - 1
+        partials = [_prune(_concat(key, parts), pmappings, last) for key, parts in merged.items()]
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:
             on_step(stats, partials)
     return _finish(partials, objectives, tracked, size_of, steps, pmappings)
+
+
+def _prune(partial: _Partial, pmappings: Pmappings, final: bool) -> _Partial:
+    """The rows of one group not dominated in every objective and tracked column.
+
+    Partial joins compare the tolerant view and keep one row of exact ties (interchangeable in
+    the search, §4.5); complete mappings (``final``) are compared exactly and keep their ties.
+    """
+    if final:
+        return partial.take(np.flatnonzero(pareto_mask(partial.columns(), keep_ties=True)))
+    view = _tolerant(partial, pmappings, partial.objectives.shape[1] + len(partial.spatial))
+    return partial.take(np.flatnonzero(pareto_mask(view)))
 
 
 def _tolerant(partial: _Partial, pmappings: Pmappings, n_objectives: int) -> np.ndarray:
@@ -197,11 +261,16 @@ def _tolerant(partial: _Partial, pmappings: Pmappings, n_objectives: int) -> np.
     )
 
 
-def _next_blocks(shared: Partition, right: Partition, d: int, d_next: int) -> Partition:
-    """Blocks of the loops the joined Einsum shares with the next one."""
-    if d_next <= d:
-        return truncate(shared, d_next)
-    return shared + truncate(right, d_next)[len(truncate(right, d)) :]
+def _next_blocks(shared: Partition, group: _RightGroup) -> Partition:
+    """Blocks of the loops the joined Einsum shares with the next one, labelled for it.
+
+    ``shared`` is the common block structure of the loops shared with the previous Einsum.
+    """
+    shared = relabel(shared, group.to_right)
+    if group.d_right <= group.d_left:
+        return truncate(shared, group.d_right)
+    right = group.shared_right
+    return shared + right[len(truncate(right, group.d_left)) :]
 
 
 def _join_pair(
@@ -218,13 +287,11 @@ def _join_pair(
     live, d_next, next_blocks = left.key
     if group.d_left != d_next:
         return None
-    shared = meet(next_blocks, truncate(group.partition, d_next))
+    shared = meet(next_blocks, group.shared_left)
     if shared is None:
         return None
     live_map = {t: rest for t, *rest in live}
     table = group.table
-    nodes = table.template.path.nodes
-    tiles = table.tiles[:, group.rows[0]]
     new_live = []
     for tensor, (memory, persistent, depth, prefix, reach) in live_map.items():
         reach = min(reach, d_next)
@@ -233,7 +300,7 @@ def _join_pair(
         if tensor in group.backing:
             if (memory, persistent, depth) != group.backing[tensor]:
                 return None
-            if meet(prefix, partition_of(nodes, tiles, depth)) is None:
+            if meet(prefix, group.blocks({tensor}, depth)) is None:
                 return None
         if max(users[tensor]) > k:
             new_live.append((tensor, memory, persistent, depth, prefix, reach))
@@ -247,7 +314,7 @@ def _join_pair(
                     memory,
                     persistent,
                     depth,
-                    partition_of(nodes, tiles, depth),
+                    group.blocks({tensor}, depth),
                     math.inf,
                 )
             )
@@ -265,7 +332,7 @@ def _join_pair(
         key=(
             tuple(sorted(new_live, key=lambda x: x[0])),
             group.d_right,
-            _next_blocks(shared, group.partition, d_next, group.d_right),
+            _next_blocks(shared, group),
         ),
         objectives=left.objectives[li] + right_objectives,
         H={},
@@ -385,6 +452,12 @@ def _concat(key: tuple, parts: list[_Partial]) -> _Partial:
     )
 
 
+def _final_order(final: np.ndarray, choices: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Row order of the final front: by objectives, then template (table index), then row."""
+    tie_breaks = [column for pair in choices for column in pair]
+    return np.lexsort([*tie_breaks[::-1], *final.T[::-1]])
+
+
 def _finish(
     partials: list[_Partial],
     objectives: list[str],
@@ -393,6 +466,11 @@ def _finish(
     steps: list[JoinStats],
     pmappings: Pmappings,
 ) -> JoinedRows:
+    """The final front over the metrics' objectives (§7), after the joint capacity check.
+
+    With one objective every row at the optimum is kept (exact ties, distinct mappings); with
+    several, one row per front point (the first in :func:`_final_order`).
+    """
     if not partials:
         return JoinedRows(objectives, np.zeros((0, len(objectives))), {}, [], steps)
     everything = _concat(("final",), partials) if len(partials) > 1 else partials[0]
@@ -411,10 +489,9 @@ def _finish(
     if Metrics.ENERGY_DELAY_PRODUCT in pmappings.metrics:
         edp = values[:, objectives.index("energy")] * values[:, objectives.index("latency")]
         final = edp[:, None] if final is values else np.column_stack([final, edp])
-    groups = np.zeros(len(final), dtype=int)
-    keep = pareto_mask_grouped(final, groups)
-    rows = np.flatnonzero(keep)
-    order = rows[np.lexsort(final[rows].T[::-1])]
+    order = _final_order(final, everything.choices)
+    keep = pareto_mask(final[order], keep_ties=final.shape[1] == 1)
+    order = order[keep]
     chosen = everything.take(order)
     return JoinedRows(
         objectives,

@@ -2,37 +2,104 @@
 of a pmapping may be permuted freely, so two pmappings can share their loops when one common
 order is allowed by both block structures.
 
-A loop is described by ``(rank variable, spatial, component, dimension, tile)``; a partition is
-a tuple of blocks, each a tuple of descriptions in canonical order (loops over one rank
-variable keep their nesting: the larger tile first).
+A loop is described by ``(label, spatial, component, dimension, tile)``; a partition is a tuple
+of blocks, each a tuple of descriptions in canonical order (loops with one label keep their
+nesting: the larger tile first). The label names the loop's rank variable in a way two Einsums
+agree on: by the ranks of shared tensors that it indexes (:func:`rank_labels`), so Einsums that
+name one tensor dimension differently (``K[b, M: p, h, e]`` read with ``p``, written with ``m``)
+line up.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 from accelforge.model.paths import Hold, Loop
 
-__all__ = ["Partition", "canonical", "meet", "partition_of", "truncate"]
+__all__ = [
+    "Description",
+    "Indexing",
+    "Label",
+    "Partition",
+    "canonical",
+    "counterparts",
+    "descriptions",
+    "meet",
+    "order",
+    "partition_of",
+    "rank_labels",
+    "relabel",
+    "truncate",
+]
 
-Description = tuple[str, bool, Any, Any, float]
+Description = tuple[Hashable, bool, Any, Any, float]
 Partition = tuple[tuple[Description, ...], ...]
+Indexing = Mapping[str, Mapping[str, str]]
+"""One Einsum's tensors: tensor -> rank -> the rank variable indexing that rank directly."""
+Label = Callable[[str], Hashable]
+
+
+def rank_labels(indexing: Indexing, tensors: Iterable[str]) -> Label:
+    """Label of a rank variable by the ranks of ``tensors`` it indexes (MAPPER.md §5).
+
+    Per tensor (sorted by name), the ranks the variable indexes directly; ``()`` is the
+    "recomputed / no rank" marker. A variable indexing none of the tensors keeps its name, so two
+    loops of one Einsum never share a label.
+    """
+    names = sorted(tensors)
+
+    def label(variable: str) -> tuple[tuple[tuple[str, ...], ...], str]:
+        ranks = tuple(
+            tuple(sorted(r for r, v in indexing[t].items() if v == variable)) for t in names
+        )
+        return ranks, "" if any(ranks) else variable
+
+    return label
+
+
+def counterparts(
+    indexing: Indexing,
+    variables: Iterable[str],
+    other_indexing: Indexing,
+    other_variables: Iterable[str],
+    tensors: Iterable[str],
+) -> dict[str, str]:
+    """For each rank variable of the other Einsum, this Einsum's variable with its label for
+    ``tensors`` (a loop the two share is over these two variables)."""
+    tensors = list(tensors)
+    label, other_label = rank_labels(indexing, tensors), rank_labels(other_indexing, tensors)
+    by_label = {label(v): v for v in variables}
+    return {w: by_label[other_label(w)] for w in other_variables if other_label(w) in by_label}
 
 
 def _key(description: Description) -> tuple:
-    var, spatial, component, dimension, tile = description
-    return (var, -tile, spatial, str(component), str(dimension))
+    label, spatial, component, dimension, tile = description
+    return (label, -tile, spatial, str(component), str(dimension))
 
 
-def canonical(block: Sequence[Description]) -> tuple[Description, ...]:
-    """A block in canonical order (rank variable, then larger tile first)."""
+def canonical(block: Iterable[Description]) -> tuple[Description, ...]:
+    """A block in canonical order (label, then larger tile first)."""
     return tuple(sorted(block, key=_key))
 
 
-def partition_of(nodes: Sequence[Any], tiles: Sequence[float], depth: int) -> Partition:
+def descriptions(
+    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
+) -> list[Description]:
+    """The first ``depth`` loops of a path, top-down, each described with ``label``."""
+    loops = [node for node in nodes if isinstance(node, Loop)][:depth]
+    return [
+        (label(loop.rank_variable), loop.spatial, loop.component, loop.dimension, float(tile))
+        for loop, tile in zip(loops, tiles, strict=False)
+    ]
+
+
+def partition_of(
+    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
+) -> Partition:
     """The first ``depth`` loops of a path, cut into blocks at every storage node."""
+    described = iter(descriptions(nodes, tiles, depth, label))
     blocks: list[list[Description]] = [[]]
     index = 0
     for node in nodes:
@@ -42,17 +109,14 @@ def partition_of(nodes: Sequence[Any], tiles: Sequence[float], depth: int) -> Pa
             if blocks[-1]:
                 blocks.append([])
         elif isinstance(node, Loop):
-            blocks[-1].append(
-                (
-                    node.rank_variable,
-                    node.spatial,
-                    node.component,
-                    node.dimension,
-                    float(tiles[index]),
-                )
-            )
+            blocks[-1].append(next(described))
             index += 1
     return tuple(canonical(b) for b in blocks if b)
+
+
+def relabel(partition: Partition, new: Mapping[Description, Description]) -> Partition:
+    """``partition`` with every description replaced by ``new[description]``."""
+    return tuple(canonical(new[d] for d in block) for block in partition)
 
 
 def meet(left: Partition, right: Partition) -> Partition | None:

@@ -1,7 +1,8 @@
 """Pareto pruning (minimise every column), exact and deterministic.
 
 Ties: of rows equal in every column only the first (lowest index) is kept, so results do not
-depend on worker count or event order when inputs are sorted deterministically.
+depend on worker count or event order when inputs are sorted deterministically. Inside the search
+a tie is interchangeable; the final answer keeps its ties (``keep_ties``, MAPPER.md §7).
 """
 
 from __future__ import annotations
@@ -15,18 +16,22 @@ BLOCK = 256
 """Rows compared against each other at once (a block x block x columns boolean array)."""
 
 
-def pareto_mask(values: np.ndarray) -> np.ndarray:
+def pareto_mask(values: np.ndarray, *, keep_ties: bool = False) -> np.ndarray:
     """Boolean mask of the non-dominated rows of ``values`` (rows x objectives).
 
-    Exact ties keep the lowest index. Columns that cannot separate rows are dropped; rows that
-    equal another in every column but the first and are no better in it go next; rows that a
-    few pivot rows dominate go next; the rest are visited in lexicographic order (a row's
-    dominators come before it) in blocks checked against the kept rows with numpy.
+    Exact ties keep the lowest index, or all of them with ``keep_ties``. Columns that cannot
+    separate rows are dropped; rows that equal another in every column but the first and are
+    no better in it go next; rows that a few pivot rows dominate go next; the rest are visited
+    in lexicographic order (a row's dominators come before it) in blocks checked against the
+    kept rows with numpy.
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=bool)
+    if keep_ties:
+        ids = group_ids(values.reshape(n, -1))
+        return np.isin(ids, ids[pareto_mask(values)])
     values = _informative_columns(values.reshape(n, -1))
     mask = np.zeros(n, dtype=bool)
     if values.shape[1] <= 1:

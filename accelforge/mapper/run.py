@@ -17,6 +17,7 @@ from accelforge.errors import InvalidMappingError, SpecWarning
 from accelforge.mapper.build import build_mapping
 from accelforge.mapper.events import Event, JoinStep, RunStarted, RunWarning, TemplateDone
 from accelforge.mapper.join import JoinStats, join
+from accelforge.mapper.loop_blocks import counterparts
 from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
 from accelforge.model import evaluate_mapping
 from accelforge.results import MappedResult, Mappings
@@ -31,6 +32,9 @@ OnStep = Callable[[JoinStats, Any], None]
 
 def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None) -> Mappings:
     """Join per-Einsum pmappings into the Pareto-optimal full mappings (MAPPER.md §6-§7).
+
+    With one objective the result is the optimum and its exact ties (those that survive to the
+    final join step; pruning within the search keeps one of a tie).
 
     Parameters
     ----------
@@ -68,7 +72,22 @@ def _join_and_evaluate(
     def size_of(memory: str) -> float:
         return next(a.components[memory].size for a in archs.values() if memory in a.components)
 
-    joined = join(pmappings, order, users, size_of, on_step=on_step)
+    facts = [workload.einsums[e] for e in order]
+    indexing = [{a.name: a.directly_indexing for a in f.einsum.tensor_accesses} for f in facts]
+    between = [
+        {t for t, u in users.items() if k in u and k + 1 in u} for k in range(len(order) - 1)
+    ]
+    joined = join(pmappings, order, users, size_of, indexing, on_step=on_step)
+    names = [
+        counterparts(
+            indexing[k],
+            facts[k].rank_variable_bounds,
+            indexing[k + 1],
+            facts[k + 1].rank_variable_bounds,
+            tensors,
+        )
+        for k, tensors in enumerate(between)
+    ]
     first = archs[order[0]]
     memory_rank = {node.name: i for i, node in enumerate(first.nodes)}
     results: list[MappedResult] = []
@@ -84,10 +103,9 @@ def _join_and_evaluate(
                 loop.tile = float(tile)
             paths.append((path, list(tiles)))
             if k + 1 < len(order):
-                following = {t for t in workload.tensors if k in users[t] and k + 1 in users[t]}
                 depths = backing_depths(table)
-                shared.append(max((depths[t][2] for t in following if t in depths), default=0))
-        mapping = build_mapping(paths, shared, memory_rank)
+                shared.append(max((depths[t][2] for t in between[k] if t in depths), default=0))
+        mapping = build_mapping(paths, shared, names, memory_rank)
         try:
             results.append(MappedResult(mapping, evaluate_mapping(spec, mapping)))
         except InvalidMappingError as err:
@@ -121,8 +139,9 @@ def map_workload_to_arch(
     Returns
     -------
     Mappings
-        The Pareto front; empty when the run ended without one (cancelled, or a limit stopped
-        the join). Run warnings, including a non-``OK`` status, are issued as ``SpecWarning``.
+        The Pareto front (with one objective, the optimum and its exact ties); empty when the
+        run ended without one (cancelled, or a limit stopped the join). Run warnings,
+        including a non-``OK`` status, are issued as ``SpecWarning``.
     """
     from accelforge.mapper.streaming import start  # streaming imports this module
 

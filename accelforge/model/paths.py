@@ -154,7 +154,7 @@ def einsum_paths(
             elif isinstance(node, m.Temporal):
                 path.nodes.append(
                     Loop(
-                        node.rank_variable,
+                        _own_variable(node, bounds[einsum], einsum),
                         tile_values[id(node)],
                         spatial=isinstance(node, m.Spatial),
                         component=getattr(node, "component", None),
@@ -167,6 +167,17 @@ def einsum_paths(
         _set_factors(path, bounds[einsum], simple_variables)
         paths[einsum] = path
     return paths
+
+
+def _own_variable(node: m.Temporal, bounds: Mapping[str, int], einsum: str) -> str:
+    """The rank variable Einsum ``einsum`` iterates over at ``node``."""
+    variable = node.rank_variable_of(einsum)
+    if variable is None:
+        raise InvalidMappingError(
+            f"the loop over {node.rank_variable} gives no rank variable for Einsum {einsum}.",
+            allowed=", ".join(sorted(bounds)),
+        )
+    return variable
 
 
 def assign_factors(path: EinsumPath, bounds: Mapping[str, int], simple: set[str]) -> Any:

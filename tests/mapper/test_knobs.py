@@ -61,7 +61,7 @@ def test_metrics_choose_the_objectives() -> None:
     assert len(map_workload_to_arch(spec)) == 5
     spec.mapper.metrics = af.Metrics.ENERGY
     front = map_workload_to_arch(spec)
-    assert len(front) == 1 and front.data["energy"][0] == 9699328
+    assert set(front.data["energy"]) == {9699328}  # the optimum and its ties
     spec.mapper.metrics = af.Metrics.ENERGY_DELAY_PRODUCT
     assert len(map_workload_to_arch(spec)) == 1
 
@@ -286,7 +286,8 @@ def test_resource_usage_front_trades_energy_against_buffer_usage() -> None:
 def test_resource_usage_includes_fanout_dimensions() -> None:
     # at_mac (4 MACs), one 8x8x8 matmul, LATENCY|RESOURCE_USAGE: using 1, 2 or 4 MACs trades
     # latency 512 / 256 / 128 against usage 0.25 / 0.5 / 1 of dimension X (ARCHITECTURE.md:
-    # one objective per fanout dimension). With LATENCY alone only the fastest remains.
+    # one objective per fanout dimension). With LATENCY alone only the fastest remains (and
+    # its ties).
     from tests.conftest import reference_path
 
     specs = reference_path() / "specs"
@@ -302,7 +303,7 @@ def test_resource_usage_includes_fanout_dimensions() -> None:
         assert front["latency"].tolist() == [128, 256, 512]
         assert front["usage MAC.X"].tolist() == [1.0, 0.5, 0.25]
         spec.mapper.metrics = af.Metrics.LATENCY
-        assert len(map_workload_to_arch(spec)) == 1
+        assert set(map_workload_to_arch(spec).data["latency"]) == {128}
 
 
 def _constrained_with_glb(tmp_path, extra: str) -> af.Spec:  # noqa: ANN001

@@ -1,4 +1,5 @@
-"""Pareto pruning against a direct pairwise definition (exact ties keep the lowest index)."""
+"""Pareto pruning against a direct pairwise definition (exact ties keep the lowest index, or
+all of them with ``keep_ties``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import pytest
 from accelforge.mapper.pareto import pareto_mask, pareto_mask_grouped
 
 
-def _pairwise(values: np.ndarray) -> np.ndarray:
+def _pairwise(values: np.ndarray, keep_ties: bool = False) -> np.ndarray:
     keep = np.ones(len(values), dtype=bool)
     for i, row in enumerate(values):
         for j, other in enumerate(values):
-            if j != i and np.all(other <= row) and (np.any(other < row) or j < i):
+            tie_first = j < i and not keep_ties
+            if j != i and np.all(other <= row) and (np.any(other < row) or tie_first):
                 keep[i] = False
                 break
     return keep
@@ -28,6 +30,7 @@ def test_pareto_mask_matches_the_definition(seed: int) -> None:
             values[:, 0] = 7.0
             values[:, -1] = values[:, min(1, m - 1)]
         assert np.array_equal(pareto_mask(values), _pairwise(values))
+        assert np.array_equal(pareto_mask(values, keep_ties=True), _pairwise(values, True))
 
 
 def test_grouped_pruning_compares_only_inside_groups() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import accelforge as af
-from accelforge.errors import InvalidMappingError, SpecWarning
+from accelforge.errors import InvalidMappingError, SpecError, SpecWarning
 from accelforge.model import evaluate_mapping
 
 MATMUL = """
@@ -454,3 +454,57 @@ def test_copy_einsum_moves_its_source_into_the_destination_memory(tmp_path: Path
         af.examples.arches.tpu_like, af.examples.workloads.transformer_block, tmp_path / "m.yaml"
     )
     assert evaluate_mapping(spec, allow_partial=True).energy() == 0
+
+
+RENAMED_CHAIN = """
+workload:
+  bits_per_value: {All: 8}
+  rank_sizes: {M: 64, N0: 32, N1: 32, N2: 32}
+  einsums:
+  - name: Matmul0
+    tensor_accesses:
+    - {name: T0, projection: [m, n0]}
+    - {name: W0, projection: [n0, n1]}
+    - {name: T1, projection: [m, n1], output: true}
+  - name: Matmul1
+    tensor_accesses:
+    - {name: T1, projection: {M: x, N1: j}}
+    - {name: W1, projection: {N1: j, N2: n2}}
+    - {name: T2, projection: {M: x, N2: n2}, output: true}
+"""
+
+
+def test_shared_loop_gives_its_rank_variable_per_einsum(tmp_path: Path) -> None:
+    # FUSED with Matmul1 indexing T1 by x and j: the shared loop is over m in Matmul0 and over
+    # x in Matmul1, and the mapping evaluates exactly as FUSED on the same-named chain.
+    renamed = FUSED.replace("rank_variable: m,", "rank_variable: {Matmul0: m, Matmul1: x},")
+    second = renamed.index("einsum: Matmul0")
+    renamed = renamed[:second] + renamed[second:].replace("rank_variable: n1", "rank_variable: j")
+    (tmp_path / "m.yaml").write_text(FUSED)
+    plain = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        tmp_path / "m.yaml",
+        jinja_parse_data={"N_EINSUMS": 2, "M": 64, "KN": 32},
+    )
+    expected = evaluate_mapping(plain)
+    spec = _spec(tmp_path, RENAMED_CHAIN, renamed)
+    result = evaluate_mapping(spec)
+    assert (result.energy(), result.latency()) == (expected.energy(), expected.latency())
+    assert "for m/x, tile 1" in spec.mapping.render()
+
+
+@pytest.mark.parametrize(
+    ("loop", "error", "message"),
+    [
+        ("[m, x]", SpecError, "one rank variable per loop"),
+        ("{Matmul0: m, Matmul1: n0}", SpecError, "'n0' for Einsum 'Matmul1', which has no such"),
+        ("{Matmul0: m}", InvalidMappingError, "gives no rank variable for Einsum Matmul1"),
+    ],
+)
+def test_shared_loop_rank_variable_errors(
+    tmp_path: Path, loop: str, error: type[Exception], message: str
+) -> None:
+    mapping = FUSED.replace("rank_variable: m,", f"rank_variable: {loop},")
+    with pytest.raises(error, match=message):
+        evaluate_mapping(_spec(tmp_path, RENAMED_CHAIN, mapping))
