@@ -29,6 +29,7 @@ from accelforge.mapper.loop_blocks import (
     Description,
     Indexing,
     Partition,
+    canonical,
     descriptions,
     meet,
     partition_of,
@@ -125,6 +126,7 @@ class _RightGroup:
     """The loops shared with the next Einsum, labelled for ``following``."""
     to_right: dict[Description, Description] = field(init=False)
     """Each loop of ``shared_left`` to its description in ``shared_right``'s labels."""
+    _blocks: dict[tuple, Partition] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.shared_left = self.blocks(self.previous, self.d_left)
@@ -140,7 +142,11 @@ class _RightGroup:
     def blocks(self, tensors: set[str], depth: int) -> Partition:
         """The first ``depth`` loops in freely permutable blocks, each labelled by the ranks of
         ``tensors`` it indexes (§5)."""
-        return partition_of(self._nodes, self._tiles, depth, rank_labels(self.indexing, tensors))
+        key = (tuple(sorted(tensors)), depth)
+        if key not in self._blocks:
+            label = rank_labels(self.indexing, tensors)
+            self._blocks[key] = partition_of(self._nodes, self._tiles, depth, label)
+        return self._blocks[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
         return descriptions(self._nodes, self._tiles, depth, rank_labels(self.indexing, tensors))
@@ -211,8 +217,13 @@ def join(
         tables = pmappings.einsums[einsum].tables
         stats = JoinStats(einsum)
         merged: dict[tuple, list[_Partial]] = {}
+        by_interface: dict[tuple, list[_Partial]] = {}
+        for left in partials:
+            live, d_next, next_blocks = left.key
+            by_interface.setdefault((d_next, _loop_multiset(next_blocks)), []).append(left)
         for group in _right_groups(tables, indexing[k], previous, following):
-            for left in partials:
+            interface = (group.d_left, _loop_multiset(group.shared_left))
+            for left in by_interface.get(interface, []):
                 joined = _join_pair(
                     left, group, k, users, objectives, tracked, size_of, stats, pmappings.metrics
                 )
@@ -225,6 +236,12 @@ def join(
         if on_step is not None:
             on_step(stats, partials)
     return _finish(partials, objectives, tracked, size_of, steps, pmappings)
+
+
+def _loop_multiset(partition: Partition) -> tuple:
+    """The shared loops as a sorted multiset: pairs can only meet (§6.2) when these agree,
+    so the join looks up partners by it instead of trying every pair."""
+    return canonical(d for block in partition for d in block)
 
 
 def _prune(partial: _Partial, pmappings: Pmappings, final: bool) -> _Partial:

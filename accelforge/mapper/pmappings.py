@@ -17,6 +17,7 @@ import pandas as pd
 
 from accelforge.errors import MapspaceTooLargeError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
+from accelforge.mapper.executors import interruption
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.templates import Template, TemplateStats, make_templates
 from accelforge.mapper.tile_search import (
@@ -25,6 +26,7 @@ from accelforge.mapper.tile_search import (
     search_template,
     split_trivial_fused_loops,
 )
+from accelforge.mapper.twins import problem_signature
 from accelforge.model.evaluate import _simple_variables
 from accelforge.model.paths import Hold
 
@@ -286,19 +288,32 @@ def einsum_templates(context: PmappingContext, einsum: str, warn: bool = True) -
 
 
 def template_pmappings(context: PmappingContext, template: Template) -> list[TemplateRows]:
-    """One template's tile search, split by trivial fused loops, Pareto-pruned."""
+    """One template's tile search, split by trivial fused loops, Pareto-pruned.
+
+    A template whose search problem equals one already solved in this process up to tensor
+    and rank-variable names (a twin Einsum, :mod:`~accelforge.mapper.twins`) reuses its rows.
+    """
     workload, arch, ffm = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]
-    rows = search_template(
-        template,
-        facts,
-        arch,
-        workload.variables,
-        ffm,
-        context.fusable,
-        context.simple,
-        lambda chunk: _prune(chunk, context),
-    )
+    signature, canonical = problem_signature(template, facts, arch, context.fusable)
+    solved = context._cache.get(("rows", signature))
+    if solved is None:
+        rows = search_template(
+            template,
+            facts,
+            arch,
+            workload.variables,
+            ffm,
+            context.fusable,
+            context.simple,
+            lambda chunk: _prune(chunk, context),
+        )
+        if interruption() is None:
+            context._cache[("rows", signature)] = (rows, canonical)
+    else:
+        source_rows, source_canonical = solved
+        target = {c: t for t, c in canonical.items()}
+        rows = source_rows.renamed(template, {t: target[c] for t, c in source_canonical.items()})
     bounds = facts.rank_variable_bounds
     return [_prune(part, context) for part in split_trivial_fused_loops(rows, bounds)]
 

@@ -107,7 +107,8 @@ def _join_and_evaluate(
                 shared.append(max((depths[t][2] for t in between[k] if t in depths), default=0))
         mapping = build_mapping(paths, shared, names, memory_rank)
         try:
-            results.append(MappedResult(mapping, evaluate_mapping(spec, mapping)))
+            result = evaluate_mapping(spec, mapping, evaluated=(workload, archs))
+            results.append(MappedResult(mapping, result))
         except InvalidMappingError as err:
             dropped.append(str(err))
     return Mappings(spec, results, joined.objectives, joined.values, joined.steps), dropped

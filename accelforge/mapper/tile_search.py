@@ -7,6 +7,7 @@ Every candidate is a column of a tile array; the model's own formulas
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -74,6 +75,17 @@ class TemplateRows:
     def n(self) -> int:
         """Number of rows."""
         return self.tiles.shape[1]
+
+    def renamed(self, template: Template, tensors: Mapping[str, str]) -> TemplateRows:
+        """The same rows for ``template``, an identical template of a twin Einsum whose
+        tensors are named by ``tensors`` (this table's name -> the twin's)."""
+        return dataclasses.replace(
+            self,
+            template=template,
+            reservations=[
+                dataclasses.replace(r, tensor=tensors[r.tensor]) for r in self.reservations
+            ],
+        )
 
     @classmethod
     def concat(cls, parts: list[TemplateRows]) -> TemplateRows:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from accelforge.errors import InvalidMappingError, SpecError, SpecWarning
 from accelforge.frontend import mapping as m
 from accelforge.frontend.evaluate_arch import EvaluatedArch
+from accelforge.frontend.evaluate_workload import EvaluatedWorkload
 from accelforge.frontend.values import Where, evaluate_number
 from accelforge.model.constraints import check_placement, constraint_violations
 from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
@@ -22,9 +24,16 @@ __all__ = ["evaluate_mapping"]
 
 
 def evaluate_mapping(
-    spec: Spec, mapping: m.Mapping | None = None, *, allow_partial: bool = False
+    spec: Spec,
+    mapping: m.Mapping | None = None,
+    *,
+    allow_partial: bool = False,
+    evaluated: tuple[EvaluatedWorkload, Mapping[str, EvaluatedArch]] | None = None,
 ) -> ModelResult:
     """Evaluate a mapping (default: ``spec.mapping``) and return its :class:`ModelResult`.
+
+    ``evaluated`` passes the spec's evaluated workload and per-Einsum architectures when the
+    caller already has them (the mapper evaluating many mappings of one spec).
 
     Raises
     ------
@@ -35,7 +44,7 @@ def evaluate_mapping(
     mapping = mapping if mapping is not None else spec.mapping
     if not mapping.nodes:
         raise SpecError("the spec has no mapping: add a 'mapping:' section or pass one.")
-    workload = spec.evaluate_workload()
+    workload = evaluated[0] if evaluated is not None else spec.evaluate_workload()
     tiles = _tile_values(mapping, workload.variables)
     simple = _simple_variables(spec)
     paths = einsum_paths(
@@ -57,7 +66,10 @@ def evaluate_mapping(
             stacklevel=2,
         )
     order = [e for e in workload.einsums if e in paths]
-    archs: dict[str, EvaluatedArch] = {e: spec.evaluate(e, workload=workload) for e in order}
+    known = evaluated[1] if evaluated is not None else {}
+    archs: dict[str, EvaluatedArch] = {
+        e: known[e] if e in known else spec.evaluate(e, workload=workload) for e in order
+    }
     results: dict[str, EinsumResult] = {}
     notes: list[str] = []
     for einsum in order:

@@ -1,0 +1,86 @@
+"""Benchmark the mapper on the GPT-3 6.7B prefill layer (MAPPER.md §12, issue 4 targets).
+
+Cases: tpu_v4i unfused (MainMemory keeps every tensor) and fused (max_fused_loops = 1), and
+snowcat fused with a 2 MiB GlobalBuffer; N_TOKENS = 2048, ENERGY objective. Needs the
+reference specs in ../shared/reference.
+
+Run: python3 bench/bench_gpt3.py [--cases tpu_unfused tpu_fused snowcat_fused] [--workers 1 2]
+Results are recorded in bench/results/mapper.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+import warnings
+from pathlib import Path
+
+import accelforge as af
+
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "specs"
+
+
+def gpt3_spec(case: str) -> af.Spec:
+    """The GPT-3 prefill layer on the case's arch, set up as the reference's runs were."""
+    arch = "snowcat" if case.startswith("snowcat") else "tpu_v4i"
+    spec = af.Spec.from_yaml(
+        SPECS / f"arches/{arch}.yaml",
+        SPECS / "workloads/gpt3_6.7B.yaml",
+        jinja_parse_data={"N_TOKENS": 2048},
+    )
+    if case == "tpu_unfused":
+        spec.arch.components["MainMemory"].tensors.keep = "All"
+    elif case == "tpu_fused":
+        spec.mapper.ffm.max_fused_loops = 1
+    else:
+        spec.arch.components["GlobalBuffer"].size = 2 * 1024 * 1024 * 8
+    spec.mapper.metrics = af.Metrics.ENERGY
+    return spec
+
+
+def run_case(case: str, n_workers: int) -> dict[str, object]:
+    """Map one case; wall time, peak memory of this process, counts and the optimum."""
+    spec = gpt3_spec(case)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = af.mapper.start(spec, n_workers=n_workers)
+        mappings = run.result()
+    seconds = time.perf_counter() - start
+    stats = run.statistics
+    return {
+        "case": case,
+        "workers": n_workers,
+        "seconds": seconds,
+        "status": run.status,
+        "templates": sum(s["templates"] for s in stats["einsums"].values()),
+        "evaluated": sum(s["evaluated"] for s in stats["einsums"].values()),
+        "kept": sum(s["kept"] for s in stats["einsums"].values()),
+        "energy": float(mappings.data["energy"].min()),
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", default=["tpu_unfused", "tpu_fused", "snowcat_fused"])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args()
+    print(
+        "| case | workers | status | templates | evaluated | kept | seconds | peak MiB | energy |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for case in args.cases:
+        for n in args.workers:
+            r = run_case(case, n)
+            print(
+                f"| {r['case']} | {r['workers']} | {r['status']} | {r['templates']} | "
+                f"{r['evaluated']:,} | {r['kept']:,} | {r['seconds']:.1f} | "
+                f"{r['peak_mib']:.0f} | {r['energy']:.6g} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
