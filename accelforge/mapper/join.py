@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.loop_blocks import (
     Description,
     Indexing,
+    Label,
     Partition,
     canonical,
     descriptions,
@@ -120,18 +122,24 @@ class _RightGroup:
     backing: dict[str, tuple[str, bool, int]]
     d_left: int
     d_right: int
-    shared_left: Partition = field(init=False)
-    """The loops shared with the previous Einsum, labelled for ``previous`` (§5)."""
-    shared_right: Partition = field(init=False)
-    """The loops shared with the next Einsum, labelled for ``following``."""
-    to_right: dict[Description, Description] = field(init=False)
-    """Each loop of ``shared_left`` to its description in ``shared_right``'s labels."""
+    labels: dict[tuple[str, ...], Label]
+    """Label functions by tensor set, shared by the groups of one Einsum."""
     _blocks: dict[tuple, Partition] = field(init=False, default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self.shared_left = self.blocks(self.previous, self.d_left)
-        self.shared_right = self.blocks(self.following, self.d_right)
-        self.to_right = dict(
+    @property
+    def shared_left(self) -> Partition:
+        """The loops shared with the previous Einsum, labelled for ``previous`` (§5)."""
+        return self.blocks(self.previous, self.d_left)
+
+    @property
+    def shared_right(self) -> Partition:
+        """The loops shared with the next Einsum, labelled for ``following``."""
+        return self.blocks(self.following, self.d_right)
+
+    @cached_property
+    def to_right(self) -> dict[Description, Description]:
+        """Each loop of ``shared_left`` to its description in ``shared_right``'s labels."""
+        return dict(
             zip(
                 self._describe(self.previous, self.d_left),
                 self._describe(self.following, self.d_left),
@@ -144,12 +152,18 @@ class _RightGroup:
         ``tensors`` it indexes (§5)."""
         key = (tuple(sorted(tensors)), depth)
         if key not in self._blocks:
-            label = rank_labels(self.indexing, tensors)
+            label = self._label(tensors)
             self._blocks[key] = partition_of(self._nodes, self._tiles, depth, label)
         return self._blocks[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
-        return descriptions(self._nodes, self._tiles, depth, rank_labels(self.indexing, tensors))
+        return descriptions(self._nodes, self._tiles, depth, self._label(tensors))
+
+    def _label(self, tensors: set[str]) -> Label:
+        key = tuple(sorted(tensors))
+        if key not in self.labels:
+            self.labels[key] = rank_labels(self.indexing, tensors)
+        return self.labels[key]
 
     @property
     def _nodes(self) -> list:
@@ -164,6 +178,7 @@ def _right_groups(
     tables: list[TemplateRows], indexing: Indexing, previous: set[str], following: set[str]
 ) -> list[_RightGroup]:
     out = []
+    labels: dict[tuple[str, ...], Label] = {}
     for index, table in enumerate(tables):
         if table.n == 0:
             continue
@@ -175,7 +190,16 @@ def _right_groups(
             rows = np.flatnonzero(groups == group)
             out.append(
                 _RightGroup(
-                    index, table, rows, indexing, previous, following, backing, d_left, d_right
+                    index,
+                    table,
+                    rows,
+                    indexing,
+                    previous,
+                    following,
+                    backing,
+                    d_left,
+                    d_right,
+                    labels,
                 )
             )
     return out

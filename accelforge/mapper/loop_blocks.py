@@ -49,12 +49,15 @@ def rank_labels(indexing: Indexing, tensors: Iterable[str]) -> Label:
     loops of one Einsum never share a label.
     """
     names = sorted(tensors)
+    known: dict[str, tuple[tuple[tuple[str, ...], ...], str]] = {}
 
     def label(variable: str) -> tuple[tuple[tuple[str, ...], ...], str]:
-        ranks = tuple(
-            tuple(sorted(r for r, v in indexing[t].items() if v == variable)) for t in names
-        )
-        return ranks, "" if any(ranks) else variable
+        if variable not in known:
+            ranks = tuple(
+                tuple(sorted(r for r, v in indexing[t].items() if v == variable)) for t in names
+            )
+            known[variable] = (ranks, "" if any(ranks) else variable)
+        return known[variable]
 
     return label
 
@@ -121,6 +124,8 @@ def relabel(partition: Partition, new: Mapping[Description, Description]) -> Par
 
 def meet(left: Partition, right: Partition) -> Partition | None:
     """The coarsest ordered partition refining both, or None when no common order exists."""
+    if left == right:
+        return left
     left_items = Counter(d for block in left for d in block)
     right_items = Counter(d for block in right for d in block)
     if left_items != right_items:
