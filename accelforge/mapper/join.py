@@ -205,6 +205,67 @@ def _right_groups(
     return out
 
 
+def _merged_across_templates(groups: list[_RightGroup], pmappings: Pmappings) -> list[_RightGroup]:
+    """Groups of one Einsum that the join cannot tell apart, Pareto-pruned together (§4.7).
+
+    Groups of different templates with the same interface (backing of every fusable tensor,
+    fused loops with their tiles, shared depths) combine with the same partners in the same
+    way, so a row dominated by a row of another such group (objectives, and per tracked
+    memory the persistent, total and above-each-depth bits the join reads) is dropped.
+    """
+    buckets: dict[tuple, list[_RightGroup]] = {}
+    for group in groups:
+        buckets.setdefault(_interface(group, pmappings.fusable), []).append(group)
+    metrics = pmappings.metrics
+    tracked = sorted(pmappings.tracked)
+    out: list[_RightGroup] = []
+    for members in buckets.values():
+        if len(members) == 1:
+            out += members
+            continue
+        depth = max(max(g.d_left, g.d_right) for g in members)
+        values = np.concatenate([_comparison_columns(g, metrics, tracked, depth) for g in members])
+        keep = pareto_mask(values)
+        start = 0
+        for group in members:
+            mine = keep[start : start + len(group.rows)]
+            start += len(group.rows)
+            if mine.any():
+                group.rows = group.rows[mine]
+                out.append(group)
+    kept = {id(g) for g in out}
+    return [g for g in groups if id(g) in kept]
+
+
+def _interface(group: _RightGroup, fusable: set[str]) -> tuple:
+    shared = sorted((t, b) for t, b in group.backing.items() if t in fusable)
+    return (
+        group.d_left,
+        group.d_right,
+        tuple(shared),
+        group.shared_left,
+        group.shared_right,
+        tuple(group.blocks({t}, depth) for t, (_, _, depth) in shared),
+    )
+
+
+def _comparison_columns(
+    group: _RightGroup, metrics: Metrics, tracked: list[str], depth: int
+) -> np.ndarray:
+    table, rows = group.table, group.rows
+    columns = [getattr(table, name)[rows] for name in objective_names(metrics)]
+    if Metrics.RESOURCE_USAGE in metrics:
+        columns += [table.spatial_usage[k][rows] for k in sorted(table.spatial_usage)]
+    for memory in tracked:
+        mine = [r for r in table.reservations if r.memory == memory]
+        columns.append(sum((r.bits[rows] for r in mine if r.depth < 0), np.zeros(len(rows))))
+        columns.append(sum((r.bits[rows] for r in mine if r.depth >= 0), np.zeros(len(rows))))
+        for d in range(1, depth + 1):
+            shallow = [r.bits[rows] for r in mine if 0 <= r.depth < d]
+            columns.append(sum(shallow, np.zeros(len(rows))))
+    return np.column_stack(columns)
+
+
 def join(
     pmappings: Pmappings,
     order: list[str],
@@ -245,7 +306,8 @@ def join(
         for left in partials:
             live, d_next, next_blocks = left.key
             by_interface.setdefault((d_next, _loop_multiset(next_blocks)), []).append(left)
-        for group in _right_groups(tables, indexing[k], previous, following):
+        right = _right_groups(tables, indexing[k], previous, following)
+        for group in _merged_across_templates(right, pmappings):
             interface = (group.d_left, _loop_multiset(group.shared_left))
             for left in by_interface.get(interface, []):
                 joined = _join_pair(
