@@ -280,7 +280,49 @@ def join(
     ``users`` lists each tensor's Einsums (positions in ``order``), ``indexing`` gives, per
     Einsum, which rank variable indexes each rank of its tensors: fused loops are matched by
     the tensor ranks they iterate over, not by the names of their rank variables (§5).
+
+    With one additive objective a quick greedy join (the best row per interface) first finds a
+    complete mapping; the exact join then drops every partial row whose objective plus the
+    remaining Einsums' minima already exceeds it (the bound-based pruning §6.4 permits: it
+    never drops an optimum or a tie of it).
     """
+    args = (pmappings, order, users, size_of, indexing)
+    bound = math.inf
+    if _boundable(pmappings):
+        greedy = _join(*args, on_step=None, greedy=True, bound=math.inf)
+        if len(greedy.values):
+            bound = float(greedy.values[:, 0].min())
+    return _join(*args, on_step=on_step, greedy=False, bound=bound)
+
+
+def _boundable(pmappings: Pmappings) -> bool:
+    """Whether the final answer is the minimum of one additive objective."""
+    metrics = pmappings.metrics
+    plain = Metrics.RESOURCE_USAGE not in metrics and Metrics.ENERGY_DELAY_PRODUCT not in metrics
+    return plain and len(objective_names(metrics)) == 1
+
+
+def _remaining_minima(pmappings: Pmappings, order: list[str]) -> list[float]:
+    """Per step k: the sum over Einsums after k of their smallest first objective."""
+    name = objective_names(pmappings.metrics)[0]
+    minima = [
+        min((float(getattr(t, name).min()) for t in pmappings.einsums[e].tables if t.n), default=0)
+        for e in order
+    ]
+    return [sum(minima[k + 1 :]) for k in range(len(order))]
+
+
+def _join(
+    pmappings: Pmappings,
+    order: list[str],
+    users: dict[str, list[int]],
+    size_of: Callable[[str], float],
+    indexing: list[Indexing],
+    *,
+    on_step: Callable[[JoinStats, Any], None] | None,
+    greedy: bool,
+    bound: float,
+) -> JoinedRows:
     objectives = objective_names(pmappings.metrics)
     tracked = sorted(pmappings.tracked)
     used_by = {i: {t for t, u in users.items() if i in u} for i in range(len(order))}
@@ -296,6 +338,7 @@ def join(
         )
     ]
     steps: list[JoinStats] = []
+    rest_minima = _remaining_minima(pmappings, order) if math.isfinite(bound) else []
     for k, einsum in enumerate(order):
         previous = used_by[k] & used_by.get(k - 1, set())
         following = used_by[k] & used_by.get(k + 1, set())
@@ -316,7 +359,15 @@ def join(
                 if joined is not None:
                     merged.setdefault(joined.key, []).append(joined)
         last = k == len(order) - 1
-        partials = [_prune(_concat(key, parts), pmappings, last) for key, parts in merged.items()]
+        partials = []
+        for key, parts in merged.items():
+            partial = _concat(key, parts)
+            if math.isfinite(bound):
+                partial = _within_bound(partial, bound, rest_minima[k])
+            if greedy and partial.n:
+                partials.append(partial.take(np.array([int(np.argmin(partial.objectives[:, 0]))])))
+            elif partial.n:
+                partials.append(_prune(partial, pmappings, last))
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:
@@ -328,6 +379,14 @@ def _loop_multiset(partition: Partition) -> tuple:
     """The shared loops as a sorted multiset: pairs can only meet (§6.2) when these agree,
     so the join looks up partners by it instead of trying every pair."""
     return canonical(d for block in partition for d in block)
+
+
+def _within_bound(partial: _Partial, bound: float, rest: float) -> _Partial:
+    """Rows whose first objective plus ``rest`` (a lower bound of what the Einsums still to
+    join add) does not exceed ``bound`` (a known complete mapping's value), with a margin for
+    rounding."""
+    margin = 1e-9 * abs(bound)
+    return partial.take(np.flatnonzero(partial.objectives[:, 0] + rest <= bound + margin))
 
 
 def _prune(partial: _Partial, pmappings: Pmappings, final: bool) -> _Partial:

@@ -111,3 +111,30 @@ def test_renamed_rank_variables_fuse_like_shared_names(
     assert shared_loop in best.to_yaml()
     reloaded = Mapping.from_data(load_yaml_text(best.to_yaml())["mapping"], ("mapping",))
     assert reloaded == best.mapping
+
+
+@pytest.mark.parametrize("metrics", [af.Metrics.ENERGY, af.Metrics.LATENCY])
+def test_bound_pruning_keeps_the_optimum_and_every_tie(
+    metrics: af.Metrics, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A greedy join bounds the exact one (MAPPER.md §6.4): same answer, fewer joined rows.
+    from accelforge.mapper import join as join_module
+    from tests.mapper.test_knobs import constrained
+
+    def run() -> tuple[list, list[int]]:
+        spec = constrained(4)
+        spec.mapper.metrics = metrics
+        steps: list[int] = []
+        result = map_workload_to_arch(spec, on_event=lambda e: _rows_out(e, steps))
+        return [m.to_yaml() for m in result], steps
+
+    bounded, bounded_steps = run()
+    monkeypatch.setattr(join_module, "_boundable", lambda pmappings: False)
+    exact, exact_steps = run()
+    assert bounded == exact and len(exact) >= 1
+    assert sum(bounded_steps) < sum(exact_steps)
+
+
+def _rows_out(event: object, steps: list[int]) -> None:
+    if type(event).__name__ == "JoinStep":
+        steps.append(event.rows_out)  # type: ignore[attr-defined]
