@@ -40,7 +40,12 @@ from accelforge.mapper.loop_blocks import (
     truncate,
 )
 from accelforge.mapper.pareto import group_ids, pareto_mask, tolerant_view
-from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
+from accelforge.mapper.pmappings import (
+    Pmappings,
+    backing_depths,
+    objective_names,
+    reservation_columns,
+)
 from accelforge.mapper.tile_search import TemplateRows
 
 __all__ = ["JoinedRows", "JoinStats", "join"]
@@ -256,13 +261,7 @@ def _comparison_columns(
     columns = [getattr(table, name)[rows] for name in objective_names(metrics)]
     if Metrics.RESOURCE_USAGE in metrics:
         columns += [table.spatial_usage[k][rows] for k in sorted(table.spatial_usage)]
-    for memory in tracked:
-        mine = [r for r in table.reservations if r.memory == memory]
-        columns.append(sum((r.bits[rows] for r in mine if r.depth < 0), np.zeros(len(rows))))
-        columns.append(sum((r.bits[rows] for r in mine if r.depth >= 0), np.zeros(len(rows))))
-        for d in range(1, depth + 1):
-            shallow = [r.bits[rows] for r in mine if 0 <= r.depth < d]
-            columns.append(sum(shallow, np.zeros(len(rows))))
+    columns += [column for _, column in reservation_columns(table, tracked, depth, rows)]
     return np.column_stack(columns)
 
 

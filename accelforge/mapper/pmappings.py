@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "einsum_templates",
     "make_pmappings",
     "objective_names",
+    "reservation_columns",
     "template_pmappings",
     "tracked_memories",
 ]
@@ -126,7 +127,7 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
         columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
     n_objectives = len(columns)
     capacities = []
-    for memory, column in _reservation_columns(table, context.tracked):
+    for memory, column in reservation_columns(table, context.tracked, table.fused_loops):
         columns.append(column)
         capacities.append(context.capacities[memory])
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
@@ -142,21 +143,24 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     return table.take(pareto_mask_grouped(values, groups))
 
 
-def _reservation_columns(table: TemplateRows, tracked: set[str]) -> list[tuple[str, np.ndarray]]:
+def reservation_columns(
+    table: TemplateRows, tracked: Iterable[str], depth: int, rows: np.ndarray | None = None
+) -> list[tuple[str, np.ndarray]]:
     """The reservation figures the join reads (§6.3), per tracked memory: persistent bits,
-    all other bits, and the bits above each fused-loop depth.
+    all other bits, and the bits above each loop depth 1 .. ``depth`` (of ``rows``, or all).
 
     Every quantity the join derives from a pmapping is a sum of these plus reservations of
     fusable tensors, which equal fused tiles make equal; so dominance in these is sound.
     """
+    rows = np.arange(table.n) if rows is None else rows
     columns = []
-    for memory in sorted({r.memory for r in table.reservations} & tracked):
-        mine = [r for r in table.reservations if r.memory == memory]
-        columns.append((memory, sum((r.bits for r in mine if r.depth < 0), np.zeros(table.n))))
-        columns.append((memory, sum((r.bits for r in mine if r.depth >= 0), np.zeros(table.n))))
-        for depth in range(1, table.fused_loops + 1):
-            shallow = [r.bits for r in mine if 0 <= r.depth < depth]
-            columns.append((memory, sum(shallow, np.zeros(table.n))))
+    for memory in sorted(tracked):
+        mine = [(r.depth, r.bits[rows]) for r in table.reservations if r.memory == memory]
+        zero = np.zeros(len(rows))
+        columns.append((memory, sum((b for d, b in mine if d < 0), zero)))
+        columns.append((memory, sum((b for d, b in mine if d >= 0), zero)))
+        for cut in range(1, depth + 1):
+            columns.append((memory, sum((b for d, b in mine if 0 <= d < cut), zero)))
     return columns
 
 
