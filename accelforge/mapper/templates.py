@@ -109,7 +109,7 @@ def _orders(
     nodes: list[_Node], facts: EinsumFacts, ffm: FFM, fusable: set[str], flat: list
 ) -> Iterator[list[_Node]]:
     """Storage orders obeying §3.2 rules 1-5 and 7, built with early pruning."""
-    outermost = min(n.level for n in nodes)
+    outermost = memory_level(flat, _memories(flat)[0].name)
     first = sorted(
         (n for n in nodes if n.level == outermost or n.persistent),
         key=lambda n: (n.tensor, n.level),
@@ -200,7 +200,9 @@ def _gap_variables(
 ) -> list[str]:
     """Rank variables that get a loop in the gap after ``order[index]`` (§3.3 rules 1-7).
 
-    ``landing`` (rule 7) keeps the loops that rules 5-6 would drop.
+    ``index`` -1 is the gap above every node, which exists when no node is in the outermost
+    memory or persistent (the first group is empty). ``landing`` (rule 7) keeps the loops that
+    rules 5-6 would drop.
     """
     placed = {n.tensor for n in order[: index + 1]}
     unplaced = [t for t in infos if t not in placed]
@@ -213,8 +215,8 @@ def _gap_variables(
         if landing:
             allowed.append(var)
             continue
-        below = order[index]
-        if not below.backing and infos[below.tensor].relevance(var) == RELEVANT:
+        below = order[index] if index >= 0 else None
+        if below and not below.backing and infos[below.tensor].relevance(var) == RELEVANT:
             continue
         if index + 1 < len(order) and index + 1 > fused_depth:
             above = order[index + 1]
@@ -350,13 +352,18 @@ def _template_path(
 ) -> EinsumPath:
     """The template path for one storage order; ``first[gap]`` puts that variable first."""
     first = first or {}
-    outermost = min(n.level for n in order)
-    group_end = max(i for i, n in enumerate(order) if n.level == outermost or n.persistent)
+    outermost = memory_level(flat, _memories(flat)[0].name)
+    group_end = max(
+        (i for i, n in enumerate(order) if n.level == outermost or n.persistent), default=-1
+    )
     fused_backing = [i for i, n in enumerate(order) if n.backing and n.tensor in fusable]
     fused_depth = max(fused_backing) if fused_backing else -1
     spatial = _spatial_slots(order, flat, infos, variables)
     fanout = {m.name: m.cumulative_fanout for m in _memories(flat)}
     path = EinsumPath(facts.name)
+    if group_end < 0:
+        top = _gap_variables(order, -1, infos, variables, fusable, ffm, fused_depth, False)
+        path.nodes.extend(Loop(var, 1.0, node_id=i) for i, var in enumerate(top))
     for index, node in enumerate(order):
         path.nodes.append(Hold(node.tensor, node.memory, node.persistent, len(path.nodes)))
         if index < group_end:
