@@ -285,7 +285,14 @@ def join(
     remaining Einsums' minima already exceeds it (the bound-based pruning §6.4 permits: it
     never drops an optimum or a tie of it).
     """
-    args = (pmappings, order, users, size_of, indexing)
+    used_by = [{t for t, u in users.items() if k in u} for k in range(len(order))]
+    right = []
+    for k, einsum in enumerate(order):
+        previous = used_by[k] & (used_by[k - 1] if k else set())
+        following = used_by[k] & (used_by[k + 1] if k + 1 < len(order) else set())
+        groups = _right_groups(pmappings.einsums[einsum].tables, indexing[k], previous, following)
+        right.append(_merged_across_templates(groups, pmappings))
+    args = (pmappings, order, users, size_of, right)
     bound = math.inf
     if _boundable(pmappings):
         greedy = _join(*args, on_step=None, greedy=True, bound=math.inf)
@@ -316,15 +323,15 @@ def _join(
     order: list[str],
     users: dict[str, list[int]],
     size_of: Callable[[str], float],
-    indexing: list[Indexing],
+    right: list[list[_RightGroup]],
     *,
     on_step: Callable[[JoinStats, Any], None] | None,
     greedy: bool,
     bound: float,
 ) -> JoinedRows:
+    """One pass of the join over ``right``, each Einsum's groups (§4.7-merged)."""
     objectives = objective_names(pmappings.metrics)
     tracked = sorted(pmappings.tracked)
-    used_by = {i: {t for t, u in users.items() if i in u} for i in range(len(order))}
     partials: list[_Partial] = [
         _Partial(
             key=((), 0, ()),
@@ -339,18 +346,18 @@ def _join(
     steps: list[JoinStats] = []
     rest_minima = _remaining_minima(pmappings, order) if math.isfinite(bound) else []
     for k, einsum in enumerate(order):
-        previous = used_by[k] & used_by.get(k - 1, set())
-        following = used_by[k] & used_by.get(k + 1, set())
-        tables = pmappings.einsums[einsum].tables
         stats = JoinStats(einsum)
         merged: dict[tuple, list[_Partial]] = {}
         by_interface: dict[tuple, list[_Partial]] = {}
+        arriving = {t for t, u in users.items() if k in u and min(u) < k}
         for left in partials:
             live, d_next, next_blocks = left.key
-            by_interface.setdefault((d_next, _loop_multiset(next_blocks)), []).append(left)
-        right = _right_groups(tables, indexing[k], previous, following)
-        for group in _merged_across_templates(right, pmappings):
-            interface = (group.d_left, _loop_multiset(group.shared_left))
+            backed = tuple((t, *rest[:3]) for t, *rest in live if t in arriving)
+            interface = (d_next, _loop_multiset(next_blocks), backed)
+            by_interface.setdefault(interface, []).append(left)
+        for group in right[k]:
+            backed = tuple((t, *group.backing[t]) for t in sorted(arriving & group.backing.keys()))
+            interface = (group.d_left, _loop_multiset(group.shared_left), backed)
             for left in by_interface.get(interface, []):
                 joined = _join_pair(
                     left, group, k, users, objectives, tracked, size_of, stats, pmappings.metrics
@@ -455,16 +462,13 @@ def _join_pair(
     table = group.table
     new_live = []
     for tensor, (memory, persistent, depth, prefix, reach) in live_map.items():
-        reach = min(reach, d_next)
-        if depth > reach:
-            return None
         if tensor in group.backing:
             if (memory, persistent, depth) != group.backing[tensor]:
                 return None
             if meet(prefix, group.blocks({tensor}, depth)) is None:
                 return None
         if max(users[tensor]) > k:
-            new_live.append((tensor, memory, persistent, depth, prefix, reach))
+            new_live.append((tensor, memory, persistent, depth, prefix, min(reach, group.d_right)))
     for tensor, (memory, persistent, depth) in group.backing.items():
         if tensor in live_map or tensor not in users or len(users[tensor]) < 2:
             continue
@@ -476,9 +480,11 @@ def _join_pair(
                     persistent,
                     depth,
                     group.blocks({tensor}, depth),
-                    math.inf,
+                    group.d_right,
                 )
             )
+    if any(depth > reach for _, _, _, depth, _, reach in new_live):
+        return None  # a live tensor's loops are not all shared with the next Einsum
     stats.group_pairs += 1
     n_left, n_right = left.n, len(group.rows)
     stats.candidate_pairs += n_left * n_right
@@ -561,9 +567,8 @@ def _combine_memory(
     f_total = sum((v[li] for (m, _), v in left.F.items() if m == memory), np.zeros(n))
     h = left.H[memory][li]
     live = own + h[:, min(d, h.shape[1] - 1)] + f_total + pers
-    p = left.P[memory][li]
-    width = max(p.shape[1], d + 1)
-    p = np.pad(p, ((0, 0), (0, width - p.shape[1])))
+    p = np.zeros((n, max(left.P[memory].shape[1], d + 1)))
+    p[:, : left.P[memory].shape[1]] = left.P[memory][li]
     p[:, : d + 1] += shallow
     ok = (live <= size) & np.all(p + pers[:, None] <= size, axis=1)
     buckets = np.zeros((n, d_next + 1))
