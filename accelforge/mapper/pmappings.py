@@ -41,8 +41,10 @@ __all__ = [
     "make_pmappings",
     "objective_names",
     "reservation_columns",
+    "search_signature",
     "template_pmappings",
     "tracked_memories",
+    "twin_pmappings",
 ]
 
 
@@ -320,6 +322,20 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
         rows = source_rows.renamed(template, {t: target[c] for t, c in source_canonical.items()})
     bounds = facts.rank_variable_bounds
     return [_prune(part, context) for part in split_trivial_fused_loops(rows, bounds)]
+
+
+def search_signature(context: PmappingContext, template: Template) -> tuple:
+    """The template's tile-search problem up to names: templates with equal signatures
+    (twin Einsums) share one search in a process."""
+    workload, arch, _ = context.evaluated(template.einsum)
+    facts = workload.einsums[template.einsum]
+    return problem_signature(template, facts, arch, context.fusable)[0]
+
+
+def twin_pmappings(context: PmappingContext, templates: list[Template]) -> list[list[TemplateRows]]:
+    """:func:`template_pmappings` of each of ``templates`` in turn, in one process, so twins
+    after the first reuse its search."""
+    return [template_pmappings(context, template) for template in templates]
 
 
 def make_pmappings(

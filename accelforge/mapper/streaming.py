@@ -3,7 +3,9 @@
 :func:`start` validates the spec and enumerates every Einsum's templates in the caller's thread
 (spec errors and template-cap warnings surface there, before any work starts), then returns. A
 background thread in the calling process submits one unit per template to an executor (at most
-two per worker in flight, so cancelling is quick), collects the results and releases them as
+two per worker in flight, so cancelling is quick; twin templates, whose searches are equal up to
+names, travel with the first of them so that one process searches once), collects the results
+and releases them as
 events **in template order**, whatever order they complete in: the event sequence and the
 pmapping tables, hence the front, are the same for any number of workers. Then it joins, in
 that thread, emitting a ``JoinStep`` per Einsum, and ends with exactly one ``RunFinished``.
@@ -62,7 +64,8 @@ from accelforge.mapper.pmappings import (
     PmappingContext,
     Pmappings,
     einsum_templates,
-    template_pmappings,
+    search_signature,
+    twin_pmappings,
 )
 from accelforge.mapper.run import _join_and_evaluate, dropped_message
 
@@ -126,6 +129,8 @@ class _Plan:
     compute_units: dict[str, tuple[str, ...]]
     pmappings: dict[str, EinsumPmappings]
     warnings: list[RunWarning]
+    jobs: list[list[int]] = field(default_factory=list)
+    """Units submitted together: each unit with its later twins (equal search signatures)."""
 
     def first(self, position: int) -> int:
         """Index of the first unit of the Einsum at ``position``."""
@@ -147,6 +152,12 @@ def _plan(context: PmappingContext, einsums: list[str]) -> _Plan:
                 plan.warnings.append(RunWarning(message, f"{name}/{compute}", issued=True))
         plan.compute_units[name] = tuple(computes)
         plan.ends.append(len(plan.units))
+    by_signature: dict[tuple, list[int]] = {}
+    for index, template in enumerate(plan.units):
+        job = by_signature.setdefault(search_signature(context, template), [])
+        if not job:
+            plan.jobs.append(job)
+        job.append(index)
     return plan
 
 
@@ -370,15 +381,17 @@ class MapperRun:
         in_process = isinstance(self._executor, InProcessExecutor)
         window = 1 if in_process else 2 * self._executor.n_workers
         pending: dict[cf.Future[Outcome], int] = {}
+        jobs = self._plan.jobs
         submitted, stop = 0, None
         while True:
             if self._cancel.is_set():
                 stop = "cancel"
             elif stop is None and time.monotonic() >= self._stop_units:
                 stop = "time"
-            if stop is None and submitted < len(units) and len(pending) < window:
+            if stop is None and submitted < len(jobs) and len(pending) < window:
+                templates = [units[i] for i in jobs[submitted]]
                 future = self._executor.submit(
-                    guarded_call, limits, template_pmappings, self._context, units[submitted]
+                    guarded_call, limits, twin_pmappings, self._context, templates
                 )
                 pending[future] = submitted
                 submitted += 1
@@ -389,7 +402,7 @@ class MapperRun:
                 if stop == "cancel" or time.monotonic() >= self._abandon_units:
                     break
             if not pending:
-                if stop is not None or submitted == len(units):
+                if stop is not None or submitted == len(jobs):
                     break
                 continue
             done, _ = cf.wait(pending, timeout=_POLL, return_when=cf.FIRST_COMPLETED)
@@ -401,9 +414,16 @@ class MapperRun:
         self._seconds["pmappings"] = time.monotonic() - began
         return stop
 
-    def _collect(self, index: int, future: cf.Future[Outcome]) -> str | None:
+    def _collect(self, job: int, future: cf.Future[Outcome]) -> str | None:
+        """Keep the units of one finished job (a template and its twins)."""
+        indices = self._plan.jobs[job]
         try:
-            unit = _Unit.of(future.result())
+            outcome = future.result()
+            per_template = outcome.value or [None] * len(indices)
+            units = [  # the first template did the search; its twins only renamed the rows
+                _Unit.of(_replace(outcome, value=tables, seconds=0.0 if i else outcome.seconds))
+                for i, tables in enumerate(per_template)
+            ]
         except cf.CancelledError:
             return None
         except BrokenProcessPool as err:
@@ -412,9 +432,11 @@ class MapperRun:
                 self._emit(RunWarning(f"a worker process died; units in flight are lost: {err}"))
             return "broken"
         except Exception as err:  # e.g. a result that did not unpickle
-            unit = _Unit("error", complete=False, message=f"{type(err).__name__}: {err}")
+            message = f"{type(err).__name__}: {err}"
+            units = [_Unit("error", complete=False, message=message) for _ in indices]
         with self._cond:
-            self._units[index] = unit
+            for index, unit in zip(indices, units, strict=True):
+                self._units[index] = unit
         self._release()
         return None
 

@@ -187,15 +187,15 @@ def test_memory_limit_per_process_reports_units() -> None:
 
 
 def test_failing_unit_reports_error_and_run_finishes(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = streaming.template_pmappings
+    real = streaming.twin_pmappings
     victim = "Matmul0/MAC/1"
 
-    def flaky(context: Any, template: Any) -> Any:
-        if template.id == victim:
+    def flaky(context: Any, templates: list[Any]) -> Any:
+        if any(template.id == victim for template in templates):
             raise RuntimeError("injected failure")
-        return real(context, template)
+        return real(context, templates)
 
-    monkeypatch.setattr(streaming, "template_pmappings", flaky)
+    monkeypatch.setattr(streaming, "twin_pmappings", flaky)
     run = start(make_spec(), n_workers=1)
     events = list(run.events())
     failed = [e for e in events if isinstance(e, TemplateDone) and e.status == "error"]

@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 import accelforge as af
-from accelforge.mapper.pmappings import PmappingContext, einsum_templates, template_pmappings
-from accelforge.mapper.twins import problem_signature
+from accelforge.mapper.pmappings import (
+    PmappingContext,
+    einsum_templates,
+    search_signature,
+    template_pmappings,
+)
+from accelforge.mapper.streaming import _plan
 
 
 def _spec() -> af.Spec:
@@ -16,10 +21,8 @@ def _spec() -> af.Spec:
 
 
 def _signatures(context: PmappingContext, einsum: str) -> list[tuple]:
-    workload, arch, _ = context.evaluated(einsum)
     [(_, templates, _)] = einsum_templates(context, einsum)
-    facts = workload.einsums[einsum]
-    return [problem_signature(t, facts, arch, context.fusable)[0] for t in templates]
+    return [search_signature(context, t) for t in templates]
 
 
 def test_projections_are_twins_and_other_einsums_are_not() -> None:
@@ -53,3 +56,19 @@ def test_reused_rows_equal_a_fresh_search_with_the_twin_names() -> None:
                 for x, y in zip(a.reservations, b.reservations, strict=True)
             )
     assert any(key[0] == "rows" for key in shared._cache)
+
+
+def test_twin_templates_are_submitted_together() -> None:
+    # A streaming run sends each template with its later twins to one worker, so that the
+    # search runs once there whatever the number of workers.
+    context = PmappingContext.build(_spec())
+    einsums = context.spec.workload.einsum_names
+    plan = _plan(context, einsums)
+    assert sorted(i for job in plan.jobs for i in job) == list(range(len(plan.units)))
+    q = [i for i, t in enumerate(plan.units) if t.einsum == "Q"]
+    k = [i for i, t in enumerate(plan.units) if t.einsum == "K"]
+    job_of = {i: tuple(job) for job in plan.jobs for i in job}
+    assert [job_of[i] for i in q] == [job_of[i] for i in k]  # the n-th Q and K templates
+    assert all(job_of[i][0] == min(qi, ki) for i, qi, ki in zip(q, q, k, strict=True))
+    s = [i for i, t in enumerate(plan.units) if t.einsum == "S"]
+    assert all(job_of[i] == (i,) for i in s)
