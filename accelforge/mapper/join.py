@@ -48,7 +48,10 @@ from accelforge.mapper.pmappings import (
 )
 from accelforge.mapper.tile_search import TemplateRows
 
-__all__ = ["JoinedRows", "JoinStats", "join"]
+__all__ = ["BEAM", "JoinedRows", "JoinStats", "join"]
+
+BEAM = 128
+"""Partial joins the bound-finding greedy pass keeps per step (the lowest objective first)."""
 
 
 @dataclass
@@ -280,10 +283,11 @@ def join(
     Einsum, which rank variable indexes each rank of its tensors: fused loops are matched by
     the tensor ranks they iterate over, not by the names of their rank variables (§5).
 
-    With one additive objective a quick greedy join (the best row per interface) first finds a
-    complete mapping; the exact join then drops every partial row whose objective plus the
-    remaining Einsums' minima already exceeds it (the bound-based pruning §6.4 permits: it
-    never drops an optimum or a tie of it).
+    With one additive objective a quick greedy join (the best row per interface, and only the
+    ``BEAM`` best interfaces; all of them if that dead-ends) first finds a complete mapping;
+    the exact join then drops every partial row whose objective plus the remaining Einsums'
+    minima already exceeds it (the bound-based pruning §6.4 permits: it never drops an
+    optimum or a tie of it).
     """
     used_by = [{t for t, u in users.items() if k in u} for k in range(len(order))]
     right = []
@@ -295,9 +299,11 @@ def join(
     args = (pmappings, order, users, size_of, right)
     bound = math.inf
     if _boundable(pmappings):
-        greedy = _join(*args, on_step=None, greedy=True, bound=math.inf)
-        if len(greedy.values):
-            bound = float(greedy.values[:, 0].min())
+        for beam in (BEAM, None):
+            greedy = _join(*args, on_step=None, greedy=True, bound=math.inf, beam=beam)
+            if len(greedy.values):
+                bound = float(greedy.values[:, 0].min())
+                break
     return _join(*args, on_step=on_step, greedy=False, bound=bound)
 
 
@@ -328,6 +334,7 @@ def _join(
     on_step: Callable[[JoinStats, Any], None] | None,
     greedy: bool,
     bound: float,
+    beam: int | None = None,
 ) -> JoinedRows:
     """One pass of the join over ``right``, each Einsum's groups (§4.7-merged)."""
     objectives = objective_names(pmappings.metrics)
@@ -374,6 +381,8 @@ def _join(
                 partials.append(partial.take(np.array([int(np.argmin(partial.objectives[:, 0]))])))
             elif partial.n:
                 partials.append(_prune(partial, pmappings, last))
+        if beam is not None:
+            partials = sorted(partials, key=lambda p: float(p.objectives[0, 0]))[:beam]
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:

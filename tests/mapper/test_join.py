@@ -113,13 +113,18 @@ def test_renamed_rank_variables_fuse_like_shared_names(
     assert reloaded == best.mapping
 
 
+@pytest.mark.parametrize("beam", [None, 1])
 @pytest.mark.parametrize("metrics", [af.Metrics.ENERGY, af.Metrics.LATENCY])
 def test_bound_pruning_keeps_the_optimum_and_every_tie(
-    metrics: af.Metrics, monkeypatch: pytest.MonkeyPatch
+    metrics: af.Metrics, beam: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A greedy join bounds the exact one (MAPPER.md §6.4): same answer, fewer joined rows.
+    # A greedy join bounds the exact one (MAPPER.md §6.4): same answer, fewer joined rows,
+    # whether its beam is the default or a single partial join per step (a weaker bound).
     from accelforge.mapper import join as join_module
     from tests.mapper.test_knobs import constrained
+
+    if beam is not None:
+        monkeypatch.setattr(join_module, "BEAM", beam)
 
     def run() -> tuple[list, list[int]]:
         spec = constrained(4)
