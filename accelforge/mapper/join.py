@@ -33,13 +33,14 @@ from accelforge.mapper.loop_blocks import (
     Partition,
     canonical,
     descriptions,
+    fill,
     meet,
-    partition_of,
     rank_labels,
     relabel,
+    skeleton_of,
     truncate,
 )
-from accelforge.mapper.pareto import group_ids, pareto_mask, tolerant_view
+from accelforge.mapper.pareto import group_ids, pareto_mask, pareto_mask_grouped, tolerant_view
 from accelforge.mapper.pmappings import (
     Pmappings,
     backing_depths,
@@ -130,8 +131,9 @@ class _RightGroup:
     backing: dict[str, tuple[str, bool, int]]
     d_left: int
     d_right: int
-    labels: dict[tuple[str, ...], Label]
-    """Label functions by tensor set, shared by the groups of one Einsum."""
+    shared: dict[tuple, Any]
+    """Label functions by tensor set and loop skeletons by (table, tensor set, depth), shared
+    by the groups of one Einsum."""
     _blocks: dict[tuple, Partition] = field(init=False, default_factory=dict)
 
     @property
@@ -160,25 +162,29 @@ class _RightGroup:
         ``tensors`` it indexes (§5)."""
         key = (tuple(sorted(tensors)), depth)
         if key not in self._blocks:
-            label = self._label(tensors)
-            self._blocks[key] = partition_of(self._nodes, self._tiles, depth, label)
+            skeleton_key = ("skeleton", self.table_index, key)
+            if skeleton_key not in self.shared:
+                label = self._label(tensors)
+                self.shared[skeleton_key] = skeleton_of(self._nodes, depth, label)
+            self._blocks[key] = fill(self.shared[skeleton_key], self._tiles)
         return self._blocks[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
         return descriptions(self._nodes, self._tiles, depth, self._label(tensors))
 
     def _label(self, tensors: set[str]) -> Label:
-        key = tuple(sorted(tensors))
-        if key not in self.labels:
-            self.labels[key] = rank_labels(self.indexing, tensors)
-        return self.labels[key]
+        key = ("label", *sorted(tensors))
+        if key not in self.shared:
+            self.shared[key] = rank_labels(self.indexing, tensors)
+        return self.shared[key]
 
     @property
     def _nodes(self) -> list:
         return self.table.template.path.nodes
 
-    @property
+    @cached_property
     def _tiles(self) -> np.ndarray:
+        """The group's loop tiles (its rows share those of the fused loops)."""
         return self.table.tiles[:, self.rows[0]]
 
 
@@ -186,7 +192,7 @@ def _right_groups(
     tables: list[TemplateRows], indexing: Indexing, previous: set[str], following: set[str]
 ) -> list[_RightGroup]:
     out = []
-    labels: dict[tuple[str, ...], Label] = {}
+    shared: dict[tuple, Any] = {}
     for index, table in enumerate(tables):
         if table.n == 0:
             continue
@@ -207,7 +213,7 @@ def _right_groups(
                     backing,
                     d_left,
                     d_right,
-                    labels,
+                    shared,
                 )
             )
     return out
@@ -224,37 +230,57 @@ def _merged_across_templates(groups: list[_RightGroup], pmappings: Pmappings) ->
     buckets: dict[tuple, list[_RightGroup]] = {}
     for group in groups:
         buckets.setdefault(_interface(group, pmappings.fusable), []).append(group)
-    metrics = pmappings.metrics
-    tracked = sorted(pmappings.tracked)
-    out: list[_RightGroup] = []
-    for members in buckets.values():
-        if len(members) == 1:
-            out += members
-            continue
+    shared = [members for members in buckets.values() if len(members) > 1]
+    if not shared:
+        return groups
+    metrics, tracked = pmappings.metrics, sorted(pmappings.tracked)
+    blocks, bucket_of = [], []
+    for bucket, members in enumerate(shared):
         depth = max(max(g.d_left, g.d_right) for g in members)
-        values = np.concatenate([_comparison_columns(g, metrics, tracked, depth) for g in members])
-        keep = pareto_mask(values)
-        start = 0
         for group in members:
-            mine = keep[start : start + len(group.rows)]
-            start += len(group.rows)
-            if mine.any():
-                group.rows = group.rows[mine]
-                out.append(group)
-    kept = {id(g) for g in out}
-    return [g for g in groups if id(g) in kept]
+            blocks.append(_comparison_columns(group, metrics, tracked, depth))
+            bucket_of.append(np.full(len(group.rows), bucket))
+    values = np.zeros((sum(len(b) for b in blocks), max(b.shape[1] for b in blocks)))
+    start = 0
+    for block in blocks:  # buckets never meet: each is padded with zero columns
+        values[start : start + len(block), : block.shape[1]] = block
+        start += len(block)
+    keep = pareto_mask_grouped(values, np.concatenate(bucket_of))
+    start = 0
+    for group in (g for members in shared for g in members):
+        mine = keep[start : start + len(group.rows)]
+        start += len(group.rows)
+        group.rows = group.rows[mine]
+    return [g for g in groups if len(g.rows)]
 
 
 def _interface(group: _RightGroup, fusable: set[str]) -> tuple:
-    shared = sorted((t, b) for t, b in group.backing.items() if t in fusable)
-    return (
-        group.d_left,
-        group.d_right,
-        tuple(shared),
-        group.shared_left,
-        group.shared_right,
-        tuple(group.blocks({t}, depth) for t, (_, _, depth) in shared),
-    )
+    """What the join sees of a group: shared depths, backings of fusable tensors, and the
+    loops over which each is shared (structure per template, then the tile shapes)."""
+    key = ("interface", group.table_index)
+    if key not in group.shared:
+        backed = sorted((t, b) for t, b in group.backing.items() if t in fusable)
+        parts = [(group.previous, group.d_left), (group.following, group.d_right)]
+        parts += [({t}, depth) for t, (_, _, depth) in backed]
+        structure, loops = [], []
+        for tensors, depth in parts:
+            skeleton = skeleton_of(group._nodes, depth, group._label(tensors))
+            for block in skeleton:
+                block = sorted(block, key=lambda entry: _structure_key(entry[1:]))
+                structure.append(tuple(entry[1:] for entry in block))
+                loops += [entry[0] for entry in block]
+            structure.append(None)  # end of this part
+        group.shared[key] = (
+            (group.d_left, group.d_right, tuple(backed), tuple(structure)),
+            np.array(loops, dtype=int),
+        )
+    structure, loops = group.shared[key]
+    return structure, tuple(group._tiles[loops].tolist())
+
+
+def _structure_key(entry: tuple) -> tuple:
+    label, spatial, component, dimension = entry
+    return (str(label), spatial, str(component), str(dimension))
 
 
 def _comparison_columns(

@@ -26,11 +26,13 @@ __all__ = [
     "canonical",
     "counterparts",
     "descriptions",
+    "fill",
     "meet",
     "order",
     "partition_of",
     "rank_labels",
     "relabel",
+    "skeleton_of",
     "truncate",
 ]
 
@@ -98,12 +100,14 @@ def descriptions(
     ]
 
 
-def partition_of(
-    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
-) -> Partition:
-    """The first ``depth`` loops of a path, cut into blocks at every storage node."""
-    described = iter(descriptions(nodes, tiles, depth, label))
-    blocks: list[list[Description]] = [[]]
+Skeleton = tuple[tuple[tuple[int, Hashable, bool, Any, Any], ...], ...]
+"""A partition without tile shapes: per block, (loop index, label, spatial, component,
+dimension) of each loop."""
+
+
+def skeleton_of(nodes: Sequence[Any], depth: int, label: Label) -> Skeleton:
+    """The block structure of the first ``depth`` loops of a path (cut at storage nodes)."""
+    blocks: list[list[tuple[int, Hashable, bool, Any, Any]]] = [[]]
     index = 0
     for node in nodes:
         if index >= depth:
@@ -112,9 +116,27 @@ def partition_of(
             if blocks[-1]:
                 blocks.append([])
         elif isinstance(node, Loop):
-            blocks[-1].append(next(described))
+            blocks[-1].append(
+                (index, label(node.rank_variable), node.spatial, node.component, node.dimension)
+            )
             index += 1
-    return tuple(canonical(b) for b in blocks if b)
+    return tuple(tuple(b) for b in blocks if b)
+
+
+def fill(skeleton: Skeleton, tiles: Sequence[float]) -> Partition:
+    """The partition of ``skeleton`` with the loops' tile shapes ``tiles``."""
+    return tuple(
+        canonical((lab, spatial, component, dimension, float(tiles[i])) for i, lab, spatial,
+                  component, dimension in block)
+        for block in skeleton
+    )  # fmt: skip
+
+
+def partition_of(
+    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
+) -> Partition:
+    """The first ``depth`` loops of a path, cut into blocks at every storage node."""
+    return fill(skeleton_of(nodes, depth, label), tiles)
 
 
 def relabel(partition: Partition, new: Mapping[Description, Description]) -> Partition:

@@ -157,12 +157,41 @@ def pareto_mask_grouped(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     by_group = np.argsort(groups[rows], kind="stable")
     rows = rows[by_group]
     bounds = np.flatnonzero(np.diff(groups[rows])) + 1
+    small: dict[int, list[np.ndarray]] = {}
     for members in np.split(rows, bounds):
         if len(members) == 1:
             mask[members] = True
+        elif len(members) <= SMALL_GROUP:
+            small.setdefault(1 << (len(members) - 1).bit_length(), []).append(members)
         else:
             mask[members[pareto_mask(values[members])]] = True
+    for width, batch in small.items():
+        _small_groups_mask(values, batch, width, mask)
     return mask
+
+
+SMALL_GROUP = 32
+"""Groups of at most this many rows are pruned together, all pairs at once."""
+
+
+def _small_groups_mask(
+    values: np.ndarray, batch: list[np.ndarray], width: int, mask: np.ndarray
+) -> None:
+    """Mark the non-dominated rows of each small group (row indices ascending) in ``mask``.
+
+    The groups are padded to ``width`` rows with NaN, which compares false, so padding never
+    dominates nor is kept. Exact ties keep the lowest index, as :func:`pareto_mask` does.
+    """
+    index = np.full((len(batch), width), -1)
+    for g, members in enumerate(batch):
+        index[g, : len(members)] = members
+    padded = np.where((index >= 0)[:, :, None], values[np.maximum(index, 0)], np.nan)
+    a, b = padded[:, :, None, :], padded[:, None, :, :]  # a: candidate dominator i, b: row j
+    no_worse = np.all(a <= b, axis=3)
+    better = np.any(a < b, axis=3) | np.triu(np.ones((width, width), dtype=bool), 1)[None]
+    dominated = (no_worse & better).any(axis=1)
+    alive = ~dominated & (index >= 0)
+    mask[index[alive]] = True
 
 
 def tolerant_view(
