@@ -134,7 +134,8 @@ class _RightGroup:
     shared: dict[tuple, Any]
     """Label functions by tensor set and loop skeletons by (table, tensor set, depth), shared
     by the groups of one Einsum."""
-    _blocks: dict[tuple, Partition] = field(init=False, default_factory=dict)
+    _cache: dict[tuple, Any] = field(init=False, default_factory=dict)
+    """This group's partitions, objectives and per-memory reservations, once computed."""
 
     @property
     def shared_left(self) -> Partition:
@@ -145,6 +146,14 @@ class _RightGroup:
     def shared_right(self) -> Partition:
         """The loops shared with the next Einsum, labelled for ``following``."""
         return self.blocks(self.following, self.d_right)
+
+    def objectives(self, names: list[str]) -> np.ndarray:
+        """rows x objectives of the group's rows."""
+        key = ("objectives", *names)
+        if key not in self._cache:
+            columns = [getattr(self.table, name)[self.rows] for name in names]
+            self._cache[key] = np.column_stack(columns) if names else np.zeros((len(self.rows), 0))
+        return self._cache[key]
 
     @cached_property
     def to_right(self) -> dict[Description, Description]:
@@ -161,13 +170,13 @@ class _RightGroup:
         """The first ``depth`` loops in freely permutable blocks, each labelled by the ranks of
         ``tensors`` it indexes (§5)."""
         key = (tuple(sorted(tensors)), depth)
-        if key not in self._blocks:
+        if key not in self._cache:
             skeleton_key = ("skeleton", self.table_index, key)
             if skeleton_key not in self.shared:
                 label = self._label(tensors)
                 self.shared[skeleton_key] = skeleton_of(self._nodes, depth, label)
-            self._blocks[key] = fill(self.shared[skeleton_key], self._tiles)
-        return self._blocks[key]
+            self._cache[key] = fill(self.shared[skeleton_key], self._tiles)
+        return self._cache[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
         return descriptions(self._nodes, self._tiles, depth, self._label(tensors))
@@ -236,9 +245,8 @@ def _merged_across_templates(groups: list[_RightGroup], pmappings: Pmappings) ->
     metrics, tracked = pmappings.metrics, sorted(pmappings.tracked)
     blocks, bucket_of = [], []
     for bucket, members in enumerate(shared):
-        depth = max(max(g.d_left, g.d_right) for g in members)
-        for group in members:
-            blocks.append(_comparison_columns(group, metrics, tracked, depth))
+        for group in members:  # one interface: one depth max(d_left, d_right) per bucket
+            blocks.append(_comparison_columns(group, metrics, tracked)[group.rows])
             bucket_of.append(np.full(len(group.rows), bucket))
     values = np.zeros((sum(len(b) for b in blocks), max(b.shape[1] for b in blocks)))
     start = 0
@@ -283,15 +291,19 @@ def _structure_key(entry: tuple) -> tuple:
     return (str(label), spatial, str(component), str(dimension))
 
 
-def _comparison_columns(
-    group: _RightGroup, metrics: Metrics, tracked: list[str], depth: int
-) -> np.ndarray:
-    table, rows = group.table, group.rows
-    columns = [getattr(table, name)[rows] for name in objective_names(metrics)]
-    if Metrics.RESOURCE_USAGE in metrics:
-        columns += [table.spatial_usage[k][rows] for k in sorted(table.spatial_usage)]
-    columns += [column for _, column in reservation_columns(table, tracked, depth, rows)]
-    return np.column_stack(columns)
+def _comparison_columns(group: _RightGroup, metrics: Metrics, tracked: list[str]) -> np.ndarray:
+    """Every row of the group's table: objectives and the reservation columns the join reads
+    down to depth max(d_left, d_right) (computed once per table)."""
+    key = ("columns", group.table_index)
+    if key not in group.shared:
+        table = group.table
+        columns = [getattr(table, name) for name in objective_names(metrics)]
+        if Metrics.RESOURCE_USAGE in metrics:
+            columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
+        depth = max(group.d_left, group.d_right)
+        columns += [column for _, column in reservation_columns(table, tracked, depth)]
+        group.shared[key] = np.column_stack(columns)
+    return group.shared[key]
 
 
 def join(
@@ -524,19 +536,15 @@ def _join_pair(
     n_left, n_right = left.n, len(group.rows)
     stats.candidate_pairs += n_left * n_right
     li = np.repeat(np.arange(n_left), n_right)
-    ri = np.tile(group.rows, n_left)
-    right_objectives = (
-        np.column_stack([getattr(table, name)[ri] for name in objectives])
-        if (objectives)
-        else np.zeros((len(ri), 0))
-    )
+    rj = np.tile(np.arange(n_right), n_left)
+    ri = group.rows[rj]
     result = _Partial(
         key=(
             tuple(sorted(new_live, key=lambda x: x[0])),
             group.d_right,
             _next_blocks(shared, group),
         ),
-        objectives=left.objectives[li] + right_objectives,
+        objectives=left.objectives[li] + group.objectives(objectives)[rj],
         H={},
         F={},
         P={},
@@ -551,7 +559,8 @@ def _join_pair(
             result.spatial[dim] = np.maximum(before, mine)
     ok = np.ones(len(ri), dtype=bool)
     for memory in tracked:
-        ok &= _combine_memory(left, result, memory, li, ri, group, k, users, size_of(memory))
+        right = _right_memory(group, memory, k, users)
+        ok &= _combine_memory(left, result, memory, li, rj, right, size_of(memory))
     stats.capacity_drops += int((~ok).sum())
     stats.rows_in += len(ri)
     if not ok.any():
@@ -559,66 +568,100 @@ def _join_pair(
     return result.take(np.flatnonzero(ok))
 
 
+@dataclass
+class _RightMemory:
+    """A group's reservations in one tracked memory, sorted for the §6.3 update (one value
+    per row of the group)."""
+
+    persistent: np.ndarray
+    own: np.ndarray
+    """Bits of this Einsum's own reservations (not of fused tensors arriving live)."""
+    shallow: np.ndarray
+    """rows x (d_left + 1): own bits above each depth 0 .. d_left."""
+    keep: np.ndarray
+    """rows x (d_right + 1): bits that stay held above each depth for the next Einsum."""
+    entering: dict[tuple[str, str], np.ndarray]
+    """Fused tensors first backed here and live afterwards."""
+    leaving: set[tuple[str, str]]
+    """Fused tensors whose last user this is."""
+
+
+def _right_memory(
+    group: _RightGroup, memory: str, k: int, users: dict[str, list[int]]
+) -> _RightMemory:
+    """The group's :class:`_RightMemory` for ``memory`` (computed once per group)."""
+    key = ("memory", memory)
+    if key in group._cache:
+        return group._cache[key]
+    d, d_next, rows = group.d_left, group.d_right, group.rows
+    out = _RightMemory(
+        np.zeros(len(rows)),
+        np.zeros(len(rows)),
+        np.zeros((len(rows), d + 1)),
+        np.zeros((len(rows), d_next + 1)),
+        {},
+        set(),
+    )
+    for r in group.table.reservations:
+        if r.memory != memory:
+            continue
+        bits = r.bits[rows]
+        if r.depth < 0:
+            out.persistent += bits
+            continue
+        spans = users.get(r.tensor, [k])
+        fused = r.backing and len(spans) > 1
+        above_next = bits[:, None] * (r.depth < np.arange(d_next + 1))[None, :]
+        if fused and min(spans) < k:
+            if max(spans) == k:
+                out.leaving.add((memory, r.tensor))
+                out.keep += above_next
+            continue
+        out.own += bits
+        out.shallow += bits[:, None] * (r.depth < np.arange(d + 1))[None, :]
+        if fused and max(spans) > k:
+            out.entering[(memory, r.tensor)] = bits
+        else:
+            out.keep += above_next
+    group._cache[key] = out
+    return out
+
+
 def _combine_memory(
     left: _Partial,
     out: _Partial,
     memory: str,
     li: np.ndarray,
-    ri: np.ndarray,
-    group: _RightGroup,
-    k: int,
-    users: dict[str, list[int]],
+    rj: np.ndarray,
+    right: _RightMemory,
     size: float,
 ) -> np.ndarray:
-    """The §6.3 update of H, F, P for one tracked memory; returns the rows that fit."""
-    d, d_next = left.key[1], group.d_right
-    n = len(ri)
-    own = np.zeros(n)
-    shallow = np.zeros((n, d + 1))
-    keep = np.zeros((n, d_next + 1))
-    pers = left.pers[memory][li].copy()
-    entering: dict[tuple[str, str], np.ndarray] = {}
-    leaving: set[tuple[str, str]] = set()
-    for r in group.table.reservations:
-        if r.memory != memory:
-            continue
-        bits = r.bits[ri]
-        if r.depth < 0:
-            pers += bits
-            continue
-        spans = users.get(r.tensor, [k])
-        fused = r.backing and len(spans) > 1
-        if fused and min(spans) < k:
-            if max(spans) == k:
-                leaving.add((memory, r.tensor))
-                keep += bits[:, None] * (r.depth < np.arange(d_next + 1))[None, :]
-            continue
-        own += bits
-        shallow += bits[:, None] * (r.depth < np.arange(d + 1))[None, :]
-        if fused and max(spans) > k:
-            entering[(memory, r.tensor)] = bits
-        else:
-            keep += bits[:, None] * (r.depth < np.arange(d_next + 1))[None, :]
+    """The §6.3 update of H, F, P for one tracked memory; returns the rows that fit.
+
+    Row i of the result joins left row ``li[i]`` with row ``rj[i]`` of the group."""
+    d, d_next = right.shallow.shape[1] - 1, right.keep.shape[1] - 1
+    n = len(rj)
+    pers = left.pers[memory][li] + right.persistent[rj]
     f_total = sum((v[li] for (m, _), v in left.F.items() if m == memory), np.zeros(n))
     h = left.H[memory][li]
-    live = own + h[:, min(d, h.shape[1] - 1)] + f_total + pers
+    live = right.own[rj] + h[:, min(d, h.shape[1] - 1)] + f_total + pers
     p = np.zeros((n, max(left.P[memory].shape[1], d + 1)))
     p[:, : left.P[memory].shape[1]] = left.P[memory][li]
-    p[:, : d + 1] += shallow
+    p[:, : d + 1] += right.shallow[rj]
     ok = (live <= size) & np.all(p + pers[:, None] <= size, axis=1)
     buckets = np.zeros((n, d_next + 1))
     for lam in range(p.shape[1]):
         target = min(lam, d_next)
         buckets[:, target] = np.maximum(buckets[:, target], p[:, lam])
     buckets[:, d_next] = np.maximum(buckets[:, d_next], live - pers)
-    h_next = np.stack([h[:, min(x, d, h.shape[1] - 1)] for x in range(d_next + 1)], axis=1) + keep
-    out.H[memory] = h_next
+    columns = [min(x, d, h.shape[1] - 1) for x in range(d_next + 1)]
+    out.H[memory] = h[:, columns] + right.keep[rj]
     out.P[memory] = buckets
     out.pers[memory] = pers
     for (m, tensor), values in left.F.items():
-        if m == memory and (m, tensor) not in leaving:
+        if m == memory and (m, tensor) not in right.leaving:
             out.F[(m, tensor)] = values[li]
-    out.F.update(entering)
+    out.F.update({key: bits[rj] for key, bits in right.entering.items()})
     return ok
 
 

@@ -146,19 +146,18 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
 
 
 def reservation_columns(
-    table: TemplateRows, tracked: Iterable[str], depth: int, rows: np.ndarray | None = None
+    table: TemplateRows, tracked: Iterable[str], depth: int
 ) -> list[tuple[str, np.ndarray]]:
     """The reservation figures the join reads (§6.3), per tracked memory: persistent bits,
-    all other bits, and the bits above each loop depth 1 .. ``depth`` (of ``rows``, or all).
+    all other bits, and the bits above each loop depth 1 .. ``depth``.
 
     Every quantity the join derives from a pmapping is a sum of these plus reservations of
     fusable tensors, which equal fused tiles make equal; so dominance in these is sound.
     """
-    rows = np.arange(table.n) if rows is None else rows
     columns = []
     for memory in sorted(tracked):
-        mine = [(r.depth, r.bits[rows]) for r in table.reservations if r.memory == memory]
-        zero = np.zeros(len(rows))
+        mine = [(r.depth, r.bits) for r in table.reservations if r.memory == memory]
+        zero = np.zeros(table.n)
         columns.append((memory, sum((b for d, b in mine if d < 0), zero)))
         columns.append((memory, sum((b for d, b in mine if d >= 0), zero)))
         for cut in range(1, depth + 1):
