@@ -17,7 +17,6 @@ interchangeable there are not all recovered.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from accelforge.frontend.mapper.metrics import Metrics
+from accelforge.mapper.bounds import Bound, weightings
 from accelforge.mapper.loop_blocks import (
     Description,
     Indexing,
@@ -321,11 +321,11 @@ def join(
     Einsum, which rank variable indexes each rank of its tensors: fused loops are matched by
     the tensor ranks they iterate over, not by the names of their rank variables (§5).
 
-    With one additive objective a quick greedy join (the best row per interface, and only the
-    ``BEAM`` best interfaces; all of them if that dead-ends) first finds a complete mapping;
-    the exact join then drops every partial row whose objective plus the remaining Einsums'
-    minima already exceeds it (the bound-based pruning §6.4 permits: it never drops an
-    optimum or a tie of it).
+    Unless RESOURCE_USAGE is asked for, quick greedy joins (per weighting of the objectives,
+    the best row per interface, and only the ``BEAM`` best interfaces; all of them if that
+    dead-ends) first find complete mappings; the exact join then drops every partial row whose
+    optimistic completion one of them beats (:mod:`~accelforge.mapper.bounds`, the pruning
+    §6.4 permits: it never drops a front point, an optimum or a tie of it).
     """
     used_by = [{t for t, u in users.items() if k in u} for k in range(len(order))]
     right = []
@@ -335,31 +335,41 @@ def join(
         groups = _right_groups(pmappings.einsums[einsum].tables, indexing[k], previous, following)
         right.append(_merged_across_templates(groups, pmappings))
     args = (pmappings, order, users, size_of, right)
-    bound = math.inf
-    if _boundable(pmappings):
-        for beam in (BEAM, None):
-            greedy = _join(*args, on_step=None, greedy=True, bound=math.inf, beam=beam)
-            if len(greedy.values):
-                bound = float(greedy.values[:, 0].min())
-                break
+    bound = _bound(args, pmappings, order) if _boundable(pmappings) else None
     return _join(*args, on_step=on_step, greedy=False, bound=bound)
 
 
 def _boundable(pmappings: Pmappings) -> bool:
-    """Whether the final answer is the minimum of one additive objective."""
-    metrics = pmappings.metrics
-    plain = Metrics.RESOURCE_USAGE not in metrics and Metrics.ENERGY_DELAY_PRODUCT not in metrics
-    return plain and len(objective_names(metrics)) == 1
+    """Whether every final objective is additive over Einsums or energy x latency of such."""
+    return Metrics.RESOURCE_USAGE not in pmappings.metrics
 
 
-def _remaining_minima(pmappings: Pmappings, order: list[str]) -> list[float]:
-    """Per step k: the sum over Einsums after k of their smallest first objective."""
-    name = objective_names(pmappings.metrics)[0]
-    minima = [
-        min((float(getattr(t, name).min()) for t in pmappings.einsums[e].tables if t.n), default=0)
-        for e in order
-    ]
-    return [sum(minima[k + 1 :]) for k in range(len(order))]
+def _bound(args: tuple, pmappings: Pmappings, order: list[str]) -> Bound | None:
+    """Complete mappings from greedy passes (one per weighting of the objectives), as a
+    :class:`~accelforge.mapper.bounds.Bound` for the exact pass; None if none completes."""
+    names = objective_names(pmappings.metrics)
+    minima = np.array(
+        [
+            [
+                min((float(getattr(t, name).min()) for t in pmappings.einsums[e].tables if t.n),
+                    default=0.0)
+                for name in names
+            ]
+            for e in order
+        ]
+    )  # fmt: skip
+    rest = np.array([minima[k + 1 :].sum(axis=0) for k in range(len(order))])
+    points = []
+    for weights in weightings(minima.sum(axis=0)):
+        for beam in (BEAM, None):
+            greedy = _join(*args, on_step=None, greedy=True, bound=None, beam=beam, weights=weights)
+            if len(greedy.values):
+                points.append(greedy.values)
+                break
+    product = None
+    if Metrics.ENERGY_DELAY_PRODUCT in pmappings.metrics:
+        product = (names.index("energy"), names.index("latency"))
+    return Bound.of(points, rest, product) if points else None
 
 
 def _join(
@@ -371,10 +381,15 @@ def _join(
     *,
     on_step: Callable[[JoinStats, Any], None] | None,
     greedy: bool,
-    bound: float,
+    bound: Bound | None,
     beam: int | None = None,
+    weights: np.ndarray | None = None,
 ) -> JoinedRows:
-    """One pass of the join over ``right``, each Einsum's groups (§4.7-merged)."""
+    """One pass of the join over ``right``, each Einsum's groups (§4.7-merged).
+
+    ``greedy`` keeps, per interface, the row lowest in objectives x ``weights`` and, with
+    ``beam``, only that many interfaces (the lowest first): a quick way to complete a mapping.
+    """
     objectives = objective_names(pmappings.metrics)
     tracked = sorted(pmappings.tracked)
     partials: list[_Partial] = [
@@ -389,9 +404,9 @@ def _join(
         )
     ]
     steps: list[JoinStats] = []
-    rest_minima = _remaining_minima(pmappings, order) if math.isfinite(bound) else []
     for k, einsum in enumerate(order):
         stats = JoinStats(einsum)
+        step = _Step(k, users, objectives, tracked, size_of, stats, pmappings.metrics, bound)
         merged: dict[tuple, list[_Partial]] = {}
         by_interface: dict[tuple, list[_Partial]] = {}
         arriving = {t for t, u in users.items() if k in u and min(u) < k}
@@ -404,23 +419,20 @@ def _join(
             backed = tuple((t, *group.backing[t]) for t in sorted(arriving & group.backing.keys()))
             interface = (group.d_left, _loop_multiset(group.shared_left), backed)
             for left in by_interface.get(interface, []):
-                joined = _join_pair(
-                    left, group, k, users, objectives, tracked, size_of, stats, pmappings.metrics
-                )
+                joined = _join_pair(left, group, step)
                 if joined is not None:
                     merged.setdefault(joined.key, []).append(joined)
         last = k == len(order) - 1
         partials = []
         for key, parts in merged.items():
             partial = _concat(key, parts)
-            if math.isfinite(bound):
-                partial = _within_bound(partial, bound, rest_minima[k])
             if greedy and partial.n:
-                partials.append(partial.take(np.array([int(np.argmin(partial.objectives[:, 0]))])))
+                best = int(np.argmin(partial.objectives @ weights))
+                partials.append(partial.take(np.array([best])))
             elif partial.n:
                 partials.append(_prune(partial, pmappings, last))
         if beam is not None:
-            partials = sorted(partials, key=lambda p: float(p.objectives[0, 0]))[:beam]
+            partials = sorted(partials, key=lambda p: float(p.objectives[0] @ weights))[:beam]
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:
@@ -432,14 +444,6 @@ def _loop_multiset(partition: Partition) -> tuple:
     """The shared loops as a sorted multiset: pairs can only meet (§6.2) when these agree,
     so the join looks up partners by it instead of trying every pair."""
     return canonical(d for block in partition for d in block)
-
-
-def _within_bound(partial: _Partial, bound: float, rest: float) -> _Partial:
-    """Rows whose first objective plus ``rest`` (a lower bound of what the Einsums still to
-    join add) does not exceed ``bound`` (a known complete mapping's value), with a margin for
-    rounding."""
-    margin = 1e-9 * abs(bound)
-    return partial.take(np.flatnonzero(partial.objectives[:, 0] + rest <= bound + margin))
 
 
 def _prune(partial: _Partial, pmappings: Pmappings, final: bool) -> _Partial:
@@ -488,17 +492,24 @@ def _next_blocks(shared: Partition, group: _RightGroup) -> Partition:
     return shared + right[len(truncate(right, group.d_left)) :]
 
 
-def _join_pair(
-    left: _Partial,
-    group: _RightGroup,
-    k: int,
-    users: dict[str, list[int]],
-    objectives: list[str],
-    tracked: list[str],
-    size_of: Callable[[str], float],
-    stats: JoinStats,
-    metrics: Metrics,
-) -> _Partial | None:
+@dataclass
+class _Step:
+    """What joining one Einsum (position ``k``) needs besides the two sides."""
+
+    k: int
+    users: dict[str, list[int]]
+    objectives: list[str]
+    tracked: list[str]
+    size_of: Callable[[str], float]
+    stats: JoinStats
+    metrics: Metrics
+    bound: Bound | None
+
+
+def _join_pair(left: _Partial, group: _RightGroup, step: _Step) -> _Partial | None:
+    """Every row of ``left`` joined with every row of ``group`` that fits and may still reach
+    the front; None if their interfaces do not match or no row is left."""
+    k, users, stats = step.k, step.users, step.stats
     live, d_next, next_blocks = left.key
     if group.d_left != d_next:
         return None
@@ -537,6 +548,10 @@ def _join_pair(
     stats.candidate_pairs += n_left * n_right
     li = np.repeat(np.arange(n_left), n_right)
     rj = np.tile(np.arange(n_right), n_left)
+    objectives = left.objectives[li] + group.objectives(step.objectives)[rj]
+    if step.bound is not None:
+        hopeful = step.bound.keep(objectives, k)
+        li, rj, objectives = li[hopeful], rj[hopeful], objectives[hopeful]
     ri = group.rows[rj]
     result = _Partial(
         key=(
@@ -544,7 +559,7 @@ def _join_pair(
             group.d_right,
             _next_blocks(shared, group),
         ),
-        objectives=left.objectives[li] + group.objectives(objectives)[rj],
+        objectives=objectives,
         H={},
         F={},
         P={},
@@ -552,15 +567,15 @@ def _join_pair(
         choices=[(t[li], r[li]) for t, r in left.choices]
         + [(np.full(len(ri), group.table_index), ri)],
     )
-    if Metrics.RESOURCE_USAGE in metrics:
+    if Metrics.RESOURCE_USAGE in step.metrics:
         for dim in sorted(set(left.spatial) | set(table.spatial_usage)):
             before = left.spatial.get(dim, np.zeros(left.n))[li]
             mine = table.spatial_usage.get(dim, np.zeros(table.n))[ri]
             result.spatial[dim] = np.maximum(before, mine)
     ok = np.ones(len(ri), dtype=bool)
-    for memory in tracked:
+    for memory in step.tracked:
         right = _right_memory(group, memory, k, users)
-        ok &= _combine_memory(left, result, memory, li, rj, right, size_of(memory))
+        ok &= _combine_memory(left, result, memory, li, rj, right, step.size_of(memory))
     stats.capacity_drops += int((~ok).sum())
     stats.rows_in += len(ri)
     if not ok.any():

@@ -114,12 +114,21 @@ def test_renamed_rank_variables_fuse_like_shared_names(
 
 
 @pytest.mark.parametrize("beam", [None, 1])
-@pytest.mark.parametrize("metrics", [af.Metrics.ENERGY, af.Metrics.LATENCY])
+@pytest.mark.parametrize(
+    "metrics",
+    [
+        af.Metrics.ENERGY,
+        af.Metrics.LATENCY,
+        af.Metrics.ENERGY | af.Metrics.LATENCY,
+        af.Metrics.ENERGY_DELAY_PRODUCT,
+    ],
+)
 def test_bound_pruning_keeps_the_optimum_and_every_tie(
     metrics: af.Metrics, beam: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A greedy join bounds the exact one (MAPPER.md §6.4): same answer, fewer joined rows,
-    # whether its beam is the default or a single partial join per step (a weaker bound).
+    # Greedy joins bound the exact one (MAPPER.md §6.4): same answer (the optimum and its
+    # ties, the whole front, or the best energy x latency), fewer joined rows, whether their
+    # beam is the default or a single partial join per step (a weaker bound).
     from accelforge.mapper import join as join_module
     from tests.mapper.test_knobs import constrained
 
