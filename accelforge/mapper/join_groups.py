@@ -17,6 +17,7 @@ from accelforge.mapper.loop_blocks import (
     Indexing,
     Label,
     Partition,
+    Skeleton,
     descriptions,
     fill,
     rank_labels,
@@ -90,12 +91,15 @@ class RightGroup:
         ``tensors`` it indexes (§5)."""
         key = (tuple(sorted(tensors)), depth)
         if key not in self._cache:
-            skeleton_key = ("skeleton", self.table_index, key)
-            if skeleton_key not in self.shared:
-                label = self._label(tensors)
-                self.shared[skeleton_key] = skeleton_of(self._nodes, depth, label)
-            self._cache[key] = fill(self.shared[skeleton_key], self._tiles)
+            self._cache[key] = fill(self.skeleton(tensors, depth), self._tiles)
         return self._cache[key]
+
+    def skeleton(self, tensors: set[str], depth: int) -> Skeleton:
+        """:meth:`blocks` without tile shapes (the same for every group of the table)."""
+        key = ("skeleton", self.table_index, tuple(sorted(tensors)), depth)
+        if key not in self.shared:
+            self.shared[key] = skeleton_of(self._nodes, depth, self._label(tensors))
+        return self.shared[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
         return descriptions(self._nodes, self._tiles, depth, self._label(tensors))
@@ -193,7 +197,7 @@ def _interface(group: RightGroup, fusable: set[str]) -> tuple:
         parts += [({t}, depth) for t, (_, _, depth) in backed]
         structure, loops = [], []
         for tensors, depth in parts:
-            skeleton = skeleton_of(group._nodes, depth, group._label(tensors))
+            skeleton = group.skeleton(tensors, depth)
             for block in skeleton:
                 block = sorted(block, key=lambda entry: _structure_key(entry[1:]))
                 structure.append(tuple(entry[1:] for entry in block))

@@ -23,6 +23,7 @@ __all__ = [
     "Indexing",
     "Label",
     "Partition",
+    "Skeleton",
     "canonical",
     "counterparts",
     "descriptions",

@@ -18,6 +18,7 @@ from accelforge.frontend._yaml import load_yaml_text
 from accelforge.frontend.mapping import Mapping
 from accelforge.mapper import map_workload_to_arch
 from accelforge.results import Mappings
+from tests.mapper.specs import simple_arch_spec
 
 # DRAM 10x the GlobalBuffer's energy and a 1 bit/cycle GlobalBuffer, so energy and latency
 # trade off (as in the reference cases).
@@ -77,11 +78,7 @@ ATTENTION_TWIN = ATTENTION.replace(
 
 
 def _chain(workload: str, glb_size: int, metrics: af.Metrics, folder: Path) -> Mappings:
-    path = folder / "chain.yaml"
-    path.write_text(workload)
-    spec = af.Spec.from_yaml(
-        af.examples.arches.simple, path, jinja_parse_data={"GLB_SIZE": glb_size, **SIMPLE}
-    )
+    spec = simple_arch_spec(workload, folder, GLB_SIZE=glb_size, **SIMPLE)
     spec.mapper.metrics = metrics
     return map_workload_to_arch(spec)
 

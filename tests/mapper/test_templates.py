@@ -14,6 +14,7 @@ import accelforge as af
 from accelforge.mapper.pmappings import PmappingContext, einsum_templates
 from accelforge.model.paths import Hold, Loop
 from tests.conftest import reference_path
+from tests.mapper.specs import simple_arch_spec
 
 
 def _gpt3(fused: bool) -> af.Spec:
@@ -66,13 +67,7 @@ workload:
 
 
 def _elementwise_chain(tmp_path, glb_size: float) -> af.Spec:
-    path = tmp_path / "chain.yaml"
-    path.write_text(ELEMENTWISE_CHAIN)
-    spec = af.Spec.from_yaml(
-        af.examples.arches.simple,
-        path,
-        jinja_parse_data={"DRAM_ENERGY": 10, "GLB_SIZE": glb_size},
-    )
+    spec = simple_arch_spec(ELEMENTWISE_CHAIN, tmp_path, DRAM_ENERGY=10, GLB_SIZE=glb_size)
     spec.mapper.metrics = af.Metrics.ENERGY
     return spec
 
