@@ -77,7 +77,7 @@ def main() -> None:
             print(
                 f"| {r['case']} | {r['workers']} | {r['status']} | {r['templates']} | "
                 f"{r['evaluated']:,} | {r['kept']:,} | {r['seconds']:.1f} | "
-                f"{r['peak_mib']:.0f} | {r['energy']:.6g} |",
+                f"{r['peak_mib']:.0f} | {r['energy']:.8g} |",
                 flush=True,
             )
 

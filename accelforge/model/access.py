@@ -136,15 +136,19 @@ def count_tensor(
     may_reuse: Mapping[tuple[str, str], bool],
     unit_level: int | None = None,
     level: Mapping[str, int] | None = None,
-    compute_reads: bool = True,
+    copy: bool = False,
 ) -> TensorTransfers:
     """Apply the core rule of MODEL.md §4 to one tensor view.
 
     ``may_reuse[(component, dimension)]`` says whether the tensor may be multicast / reduced on
     that fanout dimension. With ``unit_level``, spatial loops replicating components at or
-    above that arch level count 1 (per-instance counts for latency, §9.1). Without
-    ``compute_reads`` the Compute exchanges nothing with its parent (a copy Einsum).
+    above that arch level count 1 (per-instance counts for latency, §9.1). With ``copy`` (a
+    copy Einsum, as AccelForge 1.0.467 counts it, MODEL.md §11) the Compute exchanges
+    nothing and data moves only upward: every holder below the first reads what it holds,
+    once per iteration of the loops above it, and writes it into its parent.
     """
+    if copy:
+        return _count_copy(view, info, bounds, unit_level, level)
     output = info.is_output
     holders = [n for n in view if isinstance(n, Hold)]
     reads: list[Any] = [0.0] * len(holders)
@@ -173,10 +177,8 @@ def count_tensor(
         vpar = a_all.value(u / multicast)
         if holders and node is not holders[0]:
             parent = holders.index(node) - 1 if not is_compute else len(holders) - 1
-            served = compute_reads or not is_compute
-            if served:
-                reads[parent] = reads[parent] + vpar
-            if output and served:
+            reads[parent] = reads[parent] + vpar
+            if output:
                 s_x = float(skip_initial_output_write[node.component])
                 s_p = float(skip_initial_output_write[holders[parent].component])
                 if s_x and s_p:
@@ -192,6 +194,37 @@ def count_tensor(
         s_x = float(skip_initial_output_write[node.component])
         kown.append(a_hat.value(s_x * u) if output and s_x else 0.0)
         spatial_open = []
+    return TensorTransfers(holders, reads, writes)
+
+
+def _count_copy(
+    view: list[Hold | Loop | Compute],
+    info: TensorInfo,
+    bounds: Mapping[str, int],
+    unit_level: int | None,
+    level: Mapping[str, int] | None,
+) -> TensorTransfers:
+    """A copy Einsum's transfers of its source (see :func:`count_tensor`)."""
+    holders = [n for n in view if isinstance(n, Hold)]
+    reads: list[Any] = [0.0] * len(holders)
+    writes: list[Any] = [0.0] * len(holders)
+    shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+    above = _Product()
+    index = 0
+    for node in view:
+        if isinstance(node, Loop):
+            factor = _factor(node, info)
+            per_unit = node.spatial and unit_level is not None and level is not None
+            if per_unit and level[node.component or ""] <= unit_level:
+                factor = 1.0
+            above.multiply(factor)
+            shape[node.rank_variable] = node.tile
+        elif isinstance(node, Hold):
+            if index:
+                held = above.value(tile_size(info, shape))
+                reads[index] = reads[index] + held
+                writes[index - 1] = writes[index - 1] + held
+            index += 1
     return TensorTransfers(holders, reads, writes)
 
 

@@ -156,7 +156,7 @@ def einsum_quantities(
             continue
         view = tensor_view(counted_path, info, level)
         reuse = _may_reuse(flat, tensor)
-        counted = count_tensor(view, info, bounds, skip, reuse, compute_reads=not copying)
+        counted = count_tensor(view, info, bounds, skip, reuse, copy=copying)
         for i, hold in enumerate(counted.holders):
             replicated = any(
                 loop.spatial and level[loop.component or ""] <= level[hold.component]
@@ -171,7 +171,7 @@ def einsum_quantities(
                     reuse,
                     level[hold.component],
                     level,
-                    compute_reads=not copying,
+                    copy=copying,
                 )
                 if replicated
                 else counted
@@ -217,9 +217,9 @@ def einsum_quantities(
 def copy_path(path: EinsumPath, facts: EinsumFacts) -> EinsumPath:
     """The path a copy Einsum's transfers are counted on (AccelForge 1.0.467, MODEL.md §11).
 
-    Every storage node holds the copy's source tensor instead, nodes of one memory merge into
-    the first, and the Compute reads nothing: data moves only from the source's backing
-    memory into the memories below it. Occupancy still uses the real path.
+    Every storage node holds the copy's source tensor instead and nodes of one memory merge
+    into the first; :func:`~accelforge.model.access.count_tensor` then moves data only
+    upward, from each node into the one above it. Occupancy still uses the real path.
     """
     source = facts.einsum.inputs[0].name
     nodes: list = []
