@@ -41,13 +41,31 @@ class Bound:
         known = np.concatenate(points)
         return cls(known[pareto_mask(known)], rest, product)
 
+    def hopeful(self, low: np.ndarray, step: int) -> bool:
+        """Whether some row no better than ``low`` (per objective, after ``step``) in every
+        objective may still reach the final front: if not, no row of a pair whose
+        objectives are at least ``low`` can, and the pair need not be built."""
+        low = low + self.rest[step]
+        if self.product is not None:
+            energy, latency = self.product
+            return bool(low[energy] * low[latency] <= self.best_product * (1 + MARGIN))
+        slack = MARGIN * np.abs(self.known)
+        no_worse = np.all(self.known <= low + slack, axis=1)
+        return not np.any(no_worse & np.any(self.known < low - slack, axis=1))
+
+    @property
+    def best_product(self) -> float:
+        """The lowest energy x latency of a known complete mapping (with ``product``)."""
+        energy, latency = self.product or (0, 0)
+        return float(np.min(self.known[:, energy] * self.known[:, latency]))
+
     def keep(self, objectives: np.ndarray, step: int) -> np.ndarray:
         """Indices of the rows (objectives so far, after ``step``) that may still reach the
         final front."""
         low = objectives + self.rest[step]
         if self.product is not None:
             energy, latency = self.product
-            best = float(np.min(self.known[:, energy] * self.known[:, latency]))
+            best = self.best_product
             product = low[:, energy] * low[:, latency]
             return np.flatnonzero(product <= best + MARGIN * abs(best))
         beaten = np.zeros(len(low), dtype=bool)

@@ -64,10 +64,17 @@ class _Partial:
     """Per joined Einsum: (table index, row index) of every row."""
     spatial: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     """Max usage so far of each fanout dimension (kept only with RESOURCE_USAGE)."""
+    _low: np.ndarray | None = None
 
     @property
     def n(self) -> int:
         return len(self.objectives)
+
+    def low(self) -> np.ndarray:
+        """Per objective, the lowest value of any row."""
+        if self._low is None:
+            self._low = self.objectives.min(axis=0)
+        return self._low
 
     def take(self, rows: np.ndarray) -> _Partial:
         return _Partial(
@@ -215,7 +222,6 @@ def _join(
     for k, einsum in enumerate(order):
         stats = JoinStats(einsum)
         step = _Step(k, users, objectives, tracked, size_of, stats, pmappings.metrics, bound)
-        merged: dict[tuple, list[_Partial]] = {}
         by_interface: dict[tuple, list[_Partial]] = {}
         arriving = {t for t, u in users.items() if k in u and min(u) < k}
         for left in partials:
@@ -223,13 +229,13 @@ def _join(
             backed = tuple((t, *rest[:3]) for t, *rest in live if t in arriving)
             interface = (d_next, _loop_multiset(next_blocks), backed)
             by_interface.setdefault(interface, []).append(left)
-        for group in right[k]:
-            backed = tuple((t, *group.backing[t]) for t in sorted(arriving & group.backing.keys()))
-            interface = (group.d_left, _loop_multiset(group.shared_left), backed)
-            for left in by_interface.get(interface, []):
-                joined = _join_pair(left, group, step)
-                if joined is not None:
-                    merged.setdefault(joined.key, []).append(joined)
+        pairs = [
+            (left, group)
+            for group in right[k]
+            for left in by_interface.get(_right_interface(group, arriving), [])
+            if bound is None or bound.hopeful(left.low() + group.low(objectives), k)
+        ]
+        merged = _join_pairs(pairs, step, beam, weights)
         last = k == len(order) - 1
         partials = []
         for key, parts in merged.items():
@@ -239,13 +245,73 @@ def _join(
                 partials.append(partial.take(np.array([best])))
             elif partial.n:
                 partials.append(_prune(partial, pmappings, last))
-        if beam is not None:
-            partials = sorted(partials, key=lambda p: float(p.objectives[0] @ weights))[:beam]
+        if beam is not None and len(partials) > beam:
+            partials = _beam(partials, beam, weights)
         stats.rows_out = sum(p.n for p in partials)
         steps.append(stats)
         if on_step is not None:
             on_step(stats, partials)
     return _finish(partials, objectives, tracked, size_of, steps, pmappings)
+
+
+def _join_pairs(
+    pairs: list[tuple[_Partial, RightGroup]],
+    step: _Step,
+    beam: int | None,
+    weights: np.ndarray | None,
+) -> dict[tuple, list[_Partial]]:
+    """Every pair joined, by resulting key.
+
+    With ``beam`` (the greedy pass, which keeps the ``beam`` keys lowest in objectives x
+    ``weights``, with their ties), pairs go in order of their lowest possible weighted
+    value and stop once ``beam`` keys are known to be lower than anything the remaining
+    pairs could give.
+    """
+    merged: dict[tuple, list[_Partial]] = {}
+    if beam is None or weights is None:
+        for left, group in pairs:
+            joined = _join_pair(left, group, step)
+            if joined is not None:
+                merged.setdefault(joined.key, []).append(joined)
+        return merged
+    lows = [float((left.low() + group.low(step.objectives)) @ weights) for left, group in pairs]
+    best: dict[tuple, float] = {}
+    threshold = np.inf
+    for count, index in enumerate(sorted(range(len(pairs)), key=lows.__getitem__)):
+        if lows[index] > threshold:
+            break
+        joined = _join_pair(*pairs[index], step)
+        if joined is None:
+            continue
+        merged.setdefault(joined.key, []).append(joined)
+        value = float((joined.objectives @ weights).min())
+        best[joined.key] = min(best.get(joined.key, np.inf), value)
+        if len(best) >= beam and count % BEAM_REFRESH == 0:
+            threshold = float(np.partition(np.array(list(best.values())), beam - 1)[beam - 1])
+    return merged
+
+
+def _beam(partials: list[_Partial], beam: int, weights: np.ndarray) -> list[_Partial]:
+    """The ``beam`` partials (one row each) lowest in objectives x ``weights``; of ties, those
+    holding the fewest bits in tracked memories (the most room left for later Einsums)."""
+    values = [float(p.objectives[0] @ weights) for p in partials]
+    held = [sum(float(v.sum()) for store in (p.H, p.P, p.F, p.pers) for v in store.values())
+            for p in partials]  # fmt: skip
+    order = np.lexsort((np.arange(len(partials)), held, values))
+    return [partials[i] for i in order[:beam]]
+
+
+BEAM_REFRESH = 16
+"""Pairs between updates of the greedy pass's stopping value (a stale value only stops later)."""
+
+
+def _right_interface(group: RightGroup, arriving: set[str]) -> tuple:
+    """The key of ``group``'s partners: the loops shared with the previous Einsum and the
+    backing of the live tensors arriving from it (computed once per group)."""
+    if "partners" not in group._cache:
+        backed = tuple((t, *group.backing[t]) for t in sorted(arriving & group.backing.keys()))
+        group._cache["partners"] = (group.d_left, _loop_multiset(group.shared_left), backed)
+    return group._cache["partners"]
 
 
 def _loop_multiset(partition: Partition) -> tuple:

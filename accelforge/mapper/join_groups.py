@@ -6,7 +6,6 @@ per-memory reservation sums each group brings to the §6.3 update.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -56,6 +55,11 @@ class RightGroup:
     by the groups of one Einsum."""
     _cache: dict[tuple, Any] = field(init=False, default_factory=dict)
     """This group's partitions, objectives and per-memory reservations, once computed."""
+    tiles: np.ndarray = field(init=False)
+    """The group's loop tiles (its rows share those of the fused loops)."""
+
+    def __post_init__(self) -> None:
+        self.tiles = self.table.tiles[:, self.rows[0]]
 
     @property
     def shared_left(self) -> Partition:
@@ -75,23 +79,32 @@ class RightGroup:
             self._cache[key] = np.column_stack(columns) if names else np.zeros((len(self.rows), 0))
         return self._cache[key]
 
-    @cached_property
+    def low(self, names: list[str]) -> np.ndarray:
+        """Per objective, the lowest value of the group's rows."""
+        key = ("low", *names)
+        if key not in self._cache:
+            self._cache[key] = self.objectives(names).min(axis=0)
+        return self._cache[key]
+
+    @property
     def to_right(self) -> dict[Description, Description]:
         """Each loop of ``shared_left`` to its description in ``shared_right``'s labels."""
-        return dict(
-            zip(
-                self._describe(self.previous, self.d_left),
-                self._describe(self.following, self.d_left),
-                strict=True,
+        if "to_right" not in self._cache:
+            self._cache["to_right"] = dict(
+                zip(
+                    self._describe(self.previous, self.d_left),
+                    self._describe(self.following, self.d_left),
+                    strict=True,
+                )
             )
-        )
+        return self._cache["to_right"]
 
     def blocks(self, tensors: set[str], depth: int) -> Partition:
         """The first ``depth`` loops in freely permutable blocks, each labelled by the ranks of
         ``tensors`` it indexes (§5)."""
         key = (tuple(sorted(tensors)), depth)
         if key not in self._cache:
-            self._cache[key] = fill(self.skeleton(tensors, depth), self._tiles)
+            self._cache[key] = fill(self.skeleton(tensors, depth), self.tiles)
         return self._cache[key]
 
     def skeleton(self, tensors: set[str], depth: int) -> Skeleton:
@@ -102,7 +115,7 @@ class RightGroup:
         return self.shared[key]
 
     def _describe(self, tensors: set[str], depth: int) -> list[Description]:
-        return descriptions(self._nodes, self._tiles, depth, self._label(tensors))
+        return descriptions(self._nodes, self.tiles, depth, self._label(tensors))
 
     def _label(self, tensors: set[str]) -> Label:
         key = ("label", *sorted(tensors))
@@ -113,11 +126,6 @@ class RightGroup:
     @property
     def _nodes(self) -> list:
         return self.table.template.path.nodes
-
-    @cached_property
-    def _tiles(self) -> np.ndarray:
-        """The group's loop tiles (its rows share those of the fused loops)."""
-        return self.table.tiles[:, self.rows[0]]
 
 
 def right_groups(
@@ -208,7 +216,7 @@ def _interface(group: RightGroup, fusable: set[str]) -> tuple:
             np.array(loops, dtype=int),
         )
     structure, loops = group.shared[key]
-    return structure, tuple(group._tiles[loops].tolist())
+    return structure, tuple(group.tiles[loops].tolist())
 
 
 def _structure_key(entry: tuple) -> tuple:

@@ -12,6 +12,7 @@ line up.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
@@ -145,8 +146,10 @@ def relabel(partition: Partition, new: Mapping[Description, Description]) -> Par
     return tuple(canonical(new[d] for d in block) for block in partition)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def meet(left: Partition, right: Partition) -> Partition | None:
-    """The coarsest ordered partition refining both, or None when no common order exists."""
+    """The coarsest ordered partition refining both, or None when no common order exists
+    (memoised: a join asks for the same pairs many times)."""
     if left == right:
         return left
     left_items = Counter(d for block in left for d in block)

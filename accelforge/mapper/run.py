@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,7 @@ def _join_and_evaluate(
     users = {t: sorted(order.index(e) for e in workload.graph.users(t)) for t in workload.tensors}
     archs = {e: spec.evaluate(e, workload=workload) for e in order}
 
+    @functools.cache
     def size_of(memory: str) -> float:
         return next(a.components[memory].size for a in archs.values() if memory in a.components)
 
