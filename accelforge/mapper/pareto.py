@@ -12,7 +12,7 @@ import numpy as np
 __all__ = ["group_ids", "pareto_mask", "pareto_mask_grouped", "tolerant_view", "unique_rows"]
 
 
-BLOCK = 256
+BLOCK = 32
 """Rows compared against each other at once (a block x block x columns boolean array)."""
 
 
@@ -45,10 +45,11 @@ def pareto_mask(values: np.ndarray, *, keep_ties: bool = False) -> np.ndarray:
     kept_values = np.empty((0, values.shape[1]))
     for start in range(0, len(ordered), BLOCK):
         block = ordered[start : start + BLOCK]
-        alive = ~_dominated(kept_values, block)
-        earlier = np.all(block[:, None, :] <= block[None, :, :], axis=2)
-        alive &= ~np.triu(earlier, 1).any(axis=0)
-        kept.append(start + np.flatnonzero(alive))
+        alive = np.flatnonzero(~_dominated(kept_values, block))
+        survivors = block[alive]  # a row a dead row dominates is dead too: compare survivors
+        earlier = np.all(survivors[:, None, :] <= survivors[None, :, :], axis=2)
+        alive = alive[~np.triu(earlier, 1).any(axis=0)]
+        kept.append(start + alive)
         kept_values = np.concatenate([kept_values, block[alive]])
     mask[ordered_rows[np.concatenate(kept)]] = True
     return mask
@@ -148,7 +149,9 @@ def pareto_mask_grouped(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     groups = np.asarray(groups).reshape(n)
     if values.shape[1] == 0:
         values = np.zeros((n, 1))
-    keys = np.column_stack([groups, values[:, 1:]])
+    other = values[:, 1:]
+    varying = [j for j in range(other.shape[1]) if other[:, j].min() != other[:, j].max()]
+    keys = np.column_stack([groups, other[:, varying]])
     order = np.lexsort((np.arange(n), values[:, 0], *keys.T[::-1]))
     sorted_keys = keys[order]
     first = np.ones(n, dtype=bool)

@@ -8,7 +8,9 @@ time nor memory follow the size of the raw cross product.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import functools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,8 +31,10 @@ CHUNK_ROWS = 1 << 17
 """Rows handed to the model at once; also the size of one crossing step."""
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+@functools.lru_cache(maxsize=4096)
+def _divisors(n: int) -> tuple[int, ...]:
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return tuple(small + [n // d for d in reversed(small) if d * d != n])
 
 
 def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
@@ -45,20 +49,21 @@ def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
     return sorted(set(by_count.values()))
 
 
+@functools.lru_cache(maxsize=1024)
 def tile_chains(
     bound: int, n_loops: int, coarseness: int = 1, imperfect_first: bool = False
-) -> list[tuple[int, ...]]:
+) -> tuple[tuple[int, ...], ...]:
     """Tile chains t1, t2 | t1, ..., the innermost tile fixed to 1 (§4.2).
 
     ``t1`` divides ``bound`` unless ``imperfect_first``, which allows a remainder for the
     outermost loop only; every inner tile divides its enclosing tile.
     """
     if n_loops == 0:
-        return [()]
+        return ((),)
     if bound == 1:
-        return [(1,) * n_loops]
+        return ((1,) * n_loops,)
 
-    def candidates(outer: int) -> list[int]:
+    def candidates(outer: int) -> tuple[int, ...] | list[int]:
         values = _divisors(outer)
         if coarseness <= 1:
             return values
@@ -79,7 +84,7 @@ def tile_chains(
             walk(tile, (*prefix, tile))
 
     walk(bound, ())
-    return chains
+    return tuple(chains)
 
 
 @dataclass
@@ -115,7 +120,7 @@ def variable_chains(
     bounds: Mapping[str, int],
     dimensions: list[tuple[str, str]],
     fused_depth: int,
-    chains_of: Callable[[str, list[Loop]], list[tuple[int, ...]]],
+    chains_of: Callable[[str, list[Loop]], Sequence[tuple[int, ...]]],
 ) -> list[VariableChains]:
     """Per rank variable of the template (sorted): its chains and their contributions."""
     by_variable: dict[str, list[int]] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,7 +211,7 @@ class _Search:
         ffm = self.ffm
         coarseness = int(ffm.tiling_coarseness)
 
-        def chains_of(var: str, loops: list[Loop]) -> list[tuple[int, ...]]:
+        def chains_of(var: str, loops: list[Loop]) -> Sequence[tuple[int, ...]]:
             imperfect = var in self.simple and (
                 ffm.explore_imperfect_spatial_loops
                 if loops[0].spatial
