@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.bounds import Bound, weightings
+from accelforge.mapper.bounds import Bound, rest_points, weightings
 from accelforge.mapper.join_groups import (
     RightGroup,
     RightMemory,
@@ -163,19 +163,17 @@ def _bound(args: tuple, pmappings: Pmappings, order: list[str]) -> Bound | None:
     """Complete mappings from greedy passes (one per weighting of the objectives), as a
     :class:`~accelforge.mapper.bounds.Bound` for the exact pass; None if none completes."""
     names = objective_names(pmappings.metrics)
-    minima = np.array(
-        [
-            [
-                min((float(getattr(t, name).min()) for t in pmappings.einsums[e].tables if t.n),
-                    default=0.0)
-                for name in names
-            ]
-            for e in order
-        ]
-    )  # fmt: skip
-    rest = np.array([minima[k + 1 :].sum(axis=0) for k in range(len(order))])
+    per_einsum = [
+        np.concatenate(
+            [np.column_stack([getattr(t, name) for name in names]) for t in tables if t.n]
+            or [np.zeros((0, len(names)))]
+        )
+        for tables in (pmappings.einsums[e].tables for e in order)
+    ]
+    rest = rest_points(per_einsum)
+    scale = np.array([v.min(axis=0) if len(v) else np.zeros(len(names)) for v in per_einsum])
     points = []
-    for weights in weightings(minima.sum(axis=0)):
+    for weights in weightings(scale.sum(axis=0)):
         for beam in (BEAM, None):
             greedy = _join(*args, on_step=None, greedy=True, bound=None, beam=beam, weights=weights)
             if len(greedy.values):
