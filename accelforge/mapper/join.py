@@ -261,9 +261,8 @@ def _join_pairs(
     """Every pair joined, by resulting key.
 
     With ``beam`` (the greedy pass, which keeps the ``beam`` keys lowest in objectives x
-    ``weights``, with their ties), pairs go in order of their lowest possible weighted
-    value and stop once ``beam`` keys are known to be lower than anything the remaining
-    pairs could give.
+    ``weights``), pairs go in order of their lowest possible weighted value and stop once
+    ``beam`` keys are known to be no higher than anything the remaining pairs could give.
     """
     merged: dict[tuple, list[_Partial]] = {}
     if beam is None or weights is None:
