@@ -32,6 +32,7 @@ from tests.mapper.brute_force import (
     resolve_set,
     storage_orders,
 )
+from tests.mapper.specs import simple_arch_spec
 
 SLOW = os.environ.get("ACCELFORGE_SLOW_TESTS") == "1"
 
@@ -77,12 +78,13 @@ CASES = [
 def _spec(workload: dict[str, int], glb_size: int, folder: Path) -> af.Spec:
     jinja = {"GLB_SIZE": glb_size, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1}
     if "N_EINSUMS" in workload:
-        path = af.examples.workloads.matmuls
-        jinja |= workload
+        spec = af.Spec.from_yaml(
+            af.examples.arches.simple,
+            af.examples.workloads.matmuls,
+            jinja_parse_data=jinja | workload,
+        )
     else:
-        path = folder / "chain.yaml"
-        path.write_text(CHAIN.format(**workload))
-    spec = af.Spec.from_yaml(af.examples.arches.simple, path, jinja_parse_data=jinja)
+        spec = simple_arch_spec(CHAIN.format(**workload), folder, **jinja)
     spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
     return spec
 
