@@ -28,7 +28,7 @@ from accelforge.mapper.tile_search import (
 )
 from accelforge.mapper.twins import problem_signature
 from accelforge.model.evaluate import _simple_variables
-from accelforge.model.paths import Hold
+from accelforge.model.paths import Hold, Loop
 
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
@@ -244,9 +244,11 @@ class PmappingContext:
         """Memories where one Einsum's data may be live while another runs.
 
         That needs, in some template, a backing of a fusable or persistent tensor in the
-        memory, or any hold in it under fused loops (a shallow reservation stays held while
-        the next Einsum of the fused group runs). Elsewhere the per-Einsum capacity check of
-        the tile search is already the joint one, so the join need not track the memory.
+        memory, or a hold in it above the last fused loop (a reservation above a loop the
+        next Einsum shares stays held while that Einsum runs). A hold under every fused loop
+        is released before the next Einsum of the fused group starts, so a memory with only
+        such holds (a PE-local buffer under the fused loops) is checked exactly by the tile
+        search's per-Einsum capacity check and the join need not track it.
         """
         shared: set[str] = set()
         for einsum in self.spec.workload.einsum_names:
@@ -258,15 +260,19 @@ class PmappingContext:
 
 def _shared_in(template: Template, fusable: set[str]) -> set[str]:
     """Memories of ``template`` that may hold data live across Einsums (see shared_memories)."""
-    fused = fused_loop_count(template, fusable) > 0
+    fused = fused_loop_count(template, fusable)
     out = set()
     backed: set[str] = set()
+    loops = 0
     for node in template.path.nodes:
+        if isinstance(node, Loop):
+            loops += 1
+            continue
         if not isinstance(node, Hold):
             continue
         first = node.tensor not in backed
         backed.add(node.tensor)
-        if fused or (first and (node.persistent or node.tensor in fusable)):
+        if loops < fused or (first and (node.persistent or node.tensor in fusable)):
             out.add(node.component)
     return out
 

@@ -149,3 +149,82 @@ def test_bound_pruning_keeps_the_optimum_and_every_tie(
 def _rows_out(event: object, steps: list[int]) -> None:
     if type(event).__name__ == "JoinStep":
         steps.append(event.rows_out)  # type: ignore[attr-defined]
+
+
+LOCAL_BUFFER_ARCH = """
+arch:
+  nodes:
+  - !Memory
+    name: MainMemory
+    size: inf
+    area: 0
+    leak_power: 0
+    tensors: {keep: ~Intermediates, may_keep: All}
+    actions:
+    - {name: read, energy: 10, throughput: inf}
+    - {name: write, energy: 10, throughput: inf}
+  - !Memory
+    name: GlobalBuffer
+    size: 65536
+    area: 0
+    leak_power: 0
+    tensors: {keep: ~MainMemory, may_keep: All}
+    actions:
+    - {name: read, energy: 2, throughput: 1}
+    - {name: write, energy: 2, throughput: 1}
+  - !Memory
+    name: LocalBuffer
+    size: 1024
+    area: 0
+    leak_power: 0
+    tensors: {may_keep: All}
+    actions:
+    - {name: read, energy: 1, throughput: inf}
+    - {name: write, energy: 1, throughput: inf}
+  - !Compute
+    name: MAC
+    area: 0
+    leak_power: 0
+    actions:
+    - {name: compute, energy: 1, throughput: 1}
+"""
+
+
+def test_a_buffer_only_under_fused_loops_is_not_tracked_and_the_front_is_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A LocalBuffer below the GlobalBuffer that backs the intermediates only ever holds data
+    # under the fused loops: it is released before the next Einsum of a fused group runs, so
+    # the tile search's per-Einsum capacity check is the joint one and the join does not track
+    # it (MAPPER.md §6.3). Tracking it anyway gives the same front, with more rows kept.
+    from accelforge.mapper import pmappings as pmappings_module
+    from accelforge.mapper.pmappings import PmappingContext
+
+    (tmp_path / "arch.yaml").write_text(LOCAL_BUFFER_ARCH)
+
+    def spec() -> af.Spec:
+        out = af.Spec.from_yaml(
+            tmp_path / "arch.yaml",
+            af.examples.workloads.matmuls,
+            jinja_parse_data={"N_EINSUMS": 2, "M": 16, "KN": 16},
+        )
+        out.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+        return out
+
+    def run() -> tuple[list[tuple[float, float]], int]:
+        steps: list[int] = []
+        result = map_workload_to_arch(spec(), on_event=lambda e: _rows_out(e, steps))
+        return sorted(zip(result.data["energy"], result.data["latency"], strict=True)), sum(steps)
+
+    assert PmappingContext.build(spec()).tracked == {"GlobalBuffer"}
+    front, rows = run()
+    original = pmappings_module.PmappingContext.shared_memories
+    monkeypatch.setattr(
+        pmappings_module.PmappingContext,
+        "shared_memories",
+        lambda self: original(self) | {"LocalBuffer"},
+    )
+    assert PmappingContext.build(spec()).tracked == {"GlobalBuffer", "LocalBuffer"}
+    tracked_front, tracked_rows = run()
+    assert front == tracked_front and len(front) >= 2
+    assert rows < tracked_rows
