@@ -385,6 +385,9 @@ def _template_path(
                     node_id=len(path.nodes),
                 )
             )
+        if ffm.explore_imperfect_spatial_loops:  # room for an imperfect spatial split (§4.2)
+            for var in dict.fromkeys(var for _, _, var in spatial.get(index, [])):
+                path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
     backing_positions = [
         i for i, n in enumerate(path.nodes) if isinstance(n, Hold) and _is_backing(order, n)
     ]

@@ -212,12 +212,17 @@ class _Search:
         coarseness = int(ffm.tiling_coarseness)
 
         def chains_of(var: str, loops: list[Loop]) -> Sequence[tuple[int, ...]]:
-            imperfect = var in self.simple and (
+            simple = var in self.simple
+            imperfect = simple and (
                 ffm.explore_imperfect_spatial_loops
                 if loops[0].spatial
                 else ffm.explore_imperfect_temporal_loops
             )
-            return tile_chains(bounds[var], len(loops), coarseness, imperfect)
+            spatial = tuple(
+                simple and bool(ffm.explore_imperfect_spatial_loops) and loop.spatial
+                for loop in loops
+            )
+            return tile_chains(bounds[var], len(loops), coarseness, bool(imperfect), spatial)
 
         out = []
         for chain in variable_chains(self.loops, bounds, self.dimensions, self.fused, chains_of):

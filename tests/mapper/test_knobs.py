@@ -227,6 +227,41 @@ def test_imperfect_loops_use_every_mac() -> None:
         assert math.isclose(map_workload_to_arch(spec).data["latency"][0], 62.5)
 
 
+def test_imperfect_spatial_loops_use_every_mac() -> None:
+    # MAPPER.md §9: at_mac (4 MACs), M = 10, KN = 5, LATENCY. An imperfect spatial split of m
+    # over the 4 MACs (m tile 3, the last MAC gets 1) needs a temporal m loop below the
+    # spatial one, which the knob adds: 3 x 5 x 5 = 75 steps instead of 125 (2 of 4 MACs).
+    from tests.conftest import reference_path
+
+    specs = reference_path() / "specs"
+    spec = af.Spec.from_yaml(
+        specs / "arches/fanout_variations/at_mac.yaml",
+        specs / "workloads/matmuls.yaml",
+        jinja_parse_data={"N_EINSUMS": 1, "M": 10, "KN": 5},
+    )
+    spec.mapper.metrics = af.Metrics.LATENCY
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)
+        assert map_workload_to_arch(spec).data["latency"][0] == 125
+        spec.mapper.ffm.explore_imperfect_spatial_loops = True
+        best = map_workload_to_arch(spec)
+    assert best.data["latency"][0] == 75
+    spatial = [
+        loop
+        for loop in best[0].mapping.nodes
+        if type(loop).__name__ == "Spatial" and loop.rank_variable == "m"
+    ]
+    assert [loop.tile_shape for loop in spatial] == [3]
+
+
+def test_imperfect_spatial_chains_split_below_trivial_loops_only() -> None:
+    # A spatial loop may leave a remainder only when every loop of its variable above it is
+    # trivial (it is then the outermost loop that exists, §4.2).
+    chains = set(tile_chains(10, 3, 1, False, (False, True, False)))
+    assert chains - set(tile_chains(10, 3)) == {(10, 3, 1), (10, 4, 1)}
+    assert set(tile_chains(10, 3)) <= chains
+
+
 def test_loop_objects_are_not_shared_between_rows() -> None:
     pm = make_pmappings(constrained(1))
     loops = [t.template.path.loops for t in pm.einsums["Matmul0"].tables]

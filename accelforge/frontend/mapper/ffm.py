@@ -388,7 +388,10 @@ class FFM(_ConfigModel):
 
     explore_imperfect_spatial_loops: bool | Expression = False
     """Like ``explore_imperfect_temporal_loops``, for spatial loops: a fanout may be used with
-    a tile shape that does not divide the rank (e.g. all 4 MACs for a rank of 10)."""
+    a tile shape that does not divide the rank (e.g. all 4 MACs for a rank of 10, tiles of
+    3). Templates then get a temporal loop below each fanout's spatial loops, where each
+    instance walks its part, and the spatial loop may take the remainder when it is the
+    outermost non-trivial loop of its variable."""
 
     tiling_coarseness: int | Expression = Field(default=1, ge=1)
     """Coarsens the tile shapes explored: with a value c > 1, each candidate tile shape is at
