@@ -42,6 +42,11 @@ class Bound:
     product: tuple[int, int] | None = None
     """Columns whose product is the final objective (ENERGY_DELAY_PRODUCT), or None."""
 
+    def __post_init__(self) -> None:
+        self._slack = MARGIN * np.abs(self.known)
+        energy, latency = self.product or (0, 0)
+        self._best = float(np.min(self.known[:, energy] * self.known[:, latency]))
+
     @classmethod
     def of(
         cls, points: list[np.ndarray], rest: list[np.ndarray], product: tuple[int, int] | None
@@ -62,18 +67,17 @@ class Bound:
         rest = self.rest[step]
         if self.product is not None:
             energy, latency = self.product
-            best = float(np.min(self.known[:, energy] * self.known[:, latency]))
+            best = self._best
             low = (objectives[:, energy, None] + rest[None, :, energy]) * (
                 objectives[:, latency, None] + rest[None, :, latency]
             )
             return np.flatnonzero(low.min(axis=1) <= best + MARGIN * abs(best))
-        slack = MARGIN * np.abs(self.known)
         beaten = np.ones(len(objectives), dtype=bool)
         for point in rest:
             rows = np.flatnonzero(beaten)
             low = objectives[rows] + point
             beaten_here = np.zeros(len(rows), dtype=bool)
-            for known, margin in zip(self.known, slack, strict=True):
+            for known, margin in zip(self.known, self._slack, strict=True):
                 no_worse = np.all(known <= low + margin, axis=1)
                 beaten_here |= no_worse & np.any(known < low - margin, axis=1)
             beaten[rows] = beaten_here

@@ -51,18 +51,13 @@ def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
 
 @functools.lru_cache(maxsize=1024)
 def tile_chains(
-    bound: int,
-    n_loops: int,
-    coarseness: int = 1,
-    imperfect_first: bool = False,
-    imperfect_below_trivial: tuple[bool, ...] = (),
+    bound: int, n_loops: int, coarseness: int = 1, imperfect: tuple[bool, ...] = ()
 ) -> tuple[tuple[int, ...], ...]:
     """Tile chains t1, t2 | t1, ..., the innermost tile fixed to 1 (§4.2).
 
-    ``t1`` divides ``bound`` unless ``imperfect_first``, which allows a remainder for the
-    outermost loop only; every inner tile divides its enclosing tile. A loop flagged in
-    ``imperfect_below_trivial`` may also leave a remainder when every loop above it is
-    trivial (those vanish, so it is then the outermost loop of the variable).
+    Every tile divides its enclosing tile, except that a loop flagged in ``imperfect`` may
+    leave a remainder when every loop above it is trivial (those vanish, so it is then the
+    outermost loop of the variable).
     """
     if n_loops == 0:
         return ((),)
@@ -85,10 +80,8 @@ def tile_chains(
         if len(prefix) == n_loops - 1:
             chains.append((*prefix, 1))
             return
-        flagged = (
-            len(prefix) < len(imperfect_below_trivial) and imperfect_below_trivial[len(prefix)]
-        )
-        first = (not prefix and imperfect_first) or (flagged and all(t == bound for t in prefix))
+        flagged = len(prefix) < len(imperfect) and imperfect[len(prefix)]
+        first = flagged and all(t == bound for t in prefix)
         for tile in imperfect_candidates(outer, coarseness) if first else candidates(outer):
             walk(tile, (*prefix, tile))
 

@@ -212,17 +212,18 @@ class _Search:
         coarseness = int(ffm.tiling_coarseness)
 
         def chains_of(var: str, loops: list[Loop]) -> Sequence[tuple[int, ...]]:
-            simple = var in self.simple
-            imperfect = simple and (
-                ffm.explore_imperfect_spatial_loops
-                if loops[0].spatial
-                else ffm.explore_imperfect_temporal_loops
+            # Temporal loops may leave a remainder only as the variable's first loop; a
+            # spatial one wherever the loops above it are trivial (MAPPER.md §4.2).
+            imperfect = tuple(
+                var in self.simple
+                and bool(
+                    ffm.explore_imperfect_spatial_loops
+                    if loop.spatial
+                    else ffm.explore_imperfect_temporal_loops and index == 0
+                )
+                for index, loop in enumerate(loops)
             )
-            spatial = tuple(
-                simple and bool(ffm.explore_imperfect_spatial_loops) and loop.spatial
-                for loop in loops
-            )
-            return tile_chains(bounds[var], len(loops), coarseness, bool(imperfect), spatial)
+            return tile_chains(bounds[var], len(loops), coarseness, imperfect)
 
         out = []
         for chain in variable_chains(self.loops, bounds, self.dimensions, self.fused, chains_of):

@@ -160,10 +160,7 @@ def count_tensor(
     kown: list[Any] = []
     for node in view:
         if isinstance(node, Loop):
-            factor = _factor(node, info)
-            if node.spatial and unit_level is not None and level is not None:
-                if level[node.component or ""] <= unit_level:
-                    factor = 1.0
+            factor = _unit_factor(node, _factor(node, info), unit_level, level)
             a_all.multiply(factor)
             if node.spatial or info.relevance(node.rank_variable) == RELEVANT:
                 a_hat.multiply(factor)
@@ -213,11 +210,7 @@ def _count_copy(
     index = 0
     for node in view:
         if isinstance(node, Loop):
-            factor = _factor(node, info)
-            per_unit = node.spatial and unit_level is not None and level is not None
-            if per_unit and level[node.component or ""] <= unit_level:
-                factor = 1.0
-            above.multiply(factor)
+            above.multiply(_unit_factor(node, _factor(node, info), unit_level, level))
             shape[node.rank_variable] = node.tile
         elif isinstance(node, Hold):
             if index:
@@ -226,6 +219,17 @@ def _count_copy(
                 writes[index - 1] = writes[index - 1] + held
             index += 1
     return TensorTransfers(holders, reads, writes)
+
+
+def _unit_factor(
+    loop: Loop, factor: Any, unit_level: int | None, level: Mapping[str, int] | None
+) -> Any:
+    """``factor``, or 1 for a spatial loop replicating components at or above ``unit_level``
+    (counts per instance, §9.1)."""
+    if loop.spatial and unit_level is not None and level is not None:
+        if level[loop.component or ""] <= unit_level:
+            return 1.0
+    return factor
 
 
 class _Product:
@@ -269,14 +273,7 @@ def _multicast_product(
             continue
         if not may_reuse.get((loop.component or "", loop.dimension or ""), True):
             continue
-        factor = loop.padded
-        if (
-            unit_level is not None
-            and level is not None
-            and level[loop.component or ""] <= unit_level
-        ):
-            factor = 1.0
-        product *= factor
+        product *= _unit_factor(loop, loop.padded, unit_level, level)
     return product
 
 

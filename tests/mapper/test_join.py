@@ -151,28 +151,7 @@ def _rows_out(event: object, steps: list[int]) -> None:
         steps.append(event.rows_out)  # type: ignore[attr-defined]
 
 
-LOCAL_BUFFER_ARCH = """
-arch:
-  nodes:
-  - !Memory
-    name: MainMemory
-    size: inf
-    area: 0
-    leak_power: 0
-    tensors: {keep: ~Intermediates, may_keep: All}
-    actions:
-    - {name: read, energy: 10, throughput: inf}
-    - {name: write, energy: 10, throughput: inf}
-  - !Memory
-    name: GlobalBuffer
-    size: 65536
-    area: 0
-    leak_power: 0
-    tensors: {keep: ~MainMemory, may_keep: All}
-    actions:
-    - {name: read, energy: 2, throughput: 1}
-    - {name: write, energy: 2, throughput: 1}
-  - !Memory
+LOCAL_BUFFER = """  - !Memory
     name: LocalBuffer
     size: 1024
     area: 0
@@ -181,13 +160,9 @@ arch:
     actions:
     - {name: read, energy: 1, throughput: inf}
     - {name: write, energy: 1, throughput: inf}
-  - !Compute
-    name: MAC
-    area: 0
-    leak_power: 0
-    actions:
-    - {name: compute, energy: 1, throughput: 1}
+
 """
+"""A PE-local buffer, inserted into ``simple`` between the GlobalBuffer and the MAC."""
 
 
 def test_a_buffer_only_under_fused_loops_is_not_tracked_and_the_front_is_unchanged(
@@ -200,13 +175,23 @@ def test_a_buffer_only_under_fused_loops_is_not_tracked_and_the_front_is_unchang
     from accelforge.mapper import pmappings as pmappings_module
     from accelforge.mapper.pmappings import PmappingContext
 
-    (tmp_path / "arch.yaml").write_text(LOCAL_BUFFER_ARCH)
+    simple = Path(af.examples.arches.simple).read_text()
+    (tmp_path / "arch.yaml").write_text(
+        simple.replace("  - !Compute", LOCAL_BUFFER + "  - !Compute")
+    )
 
     def spec() -> af.Spec:
         out = af.Spec.from_yaml(
             tmp_path / "arch.yaml",
             af.examples.workloads.matmuls,
-            jinja_parse_data={"N_EINSUMS": 2, "M": 16, "KN": 16},
+            jinja_parse_data={
+                "N_EINSUMS": 2,
+                "M": 16,
+                "KN": 16,
+                "GLB_SIZE": 65536,
+                "GLB_ENERGY": 2,
+                **SIMPLE,
+            },
         )
         out.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
         return out

@@ -206,11 +206,8 @@ def test_imperfect_temporal_loops_reach_a_tile_of_three() -> None:
     assert evaluated[1] > evaluated[0]
 
 
-def test_imperfect_loops_use_every_mac() -> None:
-    # at_mac (4 MACs), M = 10, KN = 5, LATENCY. Perfect tiles: the spatial m loop is the
-    # innermost m loop (tile 1), so it uses the m tile of the loop above it: 2 of 4 MACs
-    # (m tile 2), 5 x 5 x 5 = 125 steps. With an imperfect outer m tile of 4, all 4 MACs work
-    # and the exact-average rule (MODEL.md §7) gives 10/4 x 5 x 5 = 62.5 steps.
+def _at_mac_matmul() -> af.Spec:
+    """The reference's at_mac arch (4 MACs), one matmul M = 10, KN = 5, LATENCY."""
     from tests.conftest import reference_path
 
     specs = reference_path() / "specs"
@@ -220,6 +217,15 @@ def test_imperfect_loops_use_every_mac() -> None:
         jinja_parse_data={"N_EINSUMS": 1, "M": 10, "KN": 5},
     )
     spec.mapper.metrics = af.Metrics.LATENCY
+    return spec
+
+
+def test_imperfect_loops_use_every_mac() -> None:
+    # at_mac (4 MACs), M = 10, KN = 5, LATENCY. Perfect tiles: the spatial m loop is the
+    # innermost m loop (tile 1), so it uses the m tile of the loop above it: 2 of 4 MACs
+    # (m tile 2), 5 x 5 x 5 = 125 steps. With an imperfect outer m tile of 4, all 4 MACs work
+    # and the exact-average rule (MODEL.md §7) gives 10/4 x 5 x 5 = 62.5 steps.
+    spec = _at_mac_matmul()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
         assert map_workload_to_arch(spec).data["latency"][0] == 125
@@ -231,15 +237,7 @@ def test_imperfect_spatial_loops_use_every_mac() -> None:
     # MAPPER.md §9: at_mac (4 MACs), M = 10, KN = 5, LATENCY. An imperfect spatial split of m
     # over the 4 MACs (m tile 3, the last MAC gets 1) needs a temporal m loop below the
     # spatial one, which the knob adds: 3 x 5 x 5 = 75 steps instead of 125 (2 of 4 MACs).
-    from tests.conftest import reference_path
-
-    specs = reference_path() / "specs"
-    spec = af.Spec.from_yaml(
-        specs / "arches/fanout_variations/at_mac.yaml",
-        specs / "workloads/matmuls.yaml",
-        jinja_parse_data={"N_EINSUMS": 1, "M": 10, "KN": 5},
-    )
-    spec.mapper.metrics = af.Metrics.LATENCY
+    spec = _at_mac_matmul()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
         assert map_workload_to_arch(spec).data["latency"][0] == 125
@@ -257,7 +255,7 @@ def test_imperfect_spatial_loops_use_every_mac() -> None:
 def test_imperfect_spatial_chains_split_below_trivial_loops_only() -> None:
     # A spatial loop may leave a remainder only when every loop of its variable above it is
     # trivial (it is then the outermost loop that exists, §4.2).
-    chains = set(tile_chains(10, 3, 1, False, (False, True, False)))
+    chains = set(tile_chains(10, 3, 1, (False, True, False)))
     assert chains - set(tile_chains(10, 3)) == {(10, 3, 1), (10, 4, 1)}
     assert set(tile_chains(10, 3)) <= chains
 
