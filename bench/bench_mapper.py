@@ -13,7 +13,7 @@ import warnings
 
 import accelforge as af
 from accelforge.mapper import make_pmappings
-from accelforge.mapper.run import join_pmappings
+from accelforge.mapper._run.blocking import join_pmappings
 
 
 def run_case(n_einsums: int, size: int, glb_bits: float | None) -> dict[str, float]:

@@ -8,6 +8,9 @@ supporting cancellation.
 """
 
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
+from accelforge.mapper._pmappings.make import Pmappings, make_pmappings
+from accelforge.mapper._run.blocking import join_pmappings, map_workload_to_arch
+from accelforge.mapper._run.streaming import MapperRun, start
 from accelforge.mapper.events import (
     EinsumDone,
     JoinStep,
@@ -18,9 +21,6 @@ from accelforge.mapper.events import (
     TemplateDone,
 )
 from accelforge.mapper.executors import InProcessExecutor, ProcessExecutor
-from accelforge.mapper.pmappings import Pmappings, make_pmappings
-from accelforge.mapper.run import join_pmappings, map_workload_to_arch
-from accelforge.mapper.streaming import MapperRun, start
 
 __all__ = [
     "EinsumDone",

@@ -9,7 +9,7 @@ import pytest
 
 import accelforge as af
 from accelforge.mapper import map_workload_to_arch
-from accelforge.mapper.bounds import Bound, rest_points
+from accelforge.mapper._join.bounds import Bound, rest_points
 from tests.mapper.test_knobs import constrained
 
 
@@ -62,7 +62,7 @@ def test_greedy_pass_stops_early_with_the_same_bound(monkeypatch: pytest.MonkeyP
     # The greedy pass joins pairs in order of their lowest value and stops once its beam is
     # settled: the bound (hence the answer) is the one a pass over every pair finds, with
     # fewer pairs joined.
-    from accelforge.mapper import join as join_module
+    from accelforge.mapper._join import join as join_module
 
     calls = {"pairs": 0}
     join_pair = join_module._join_pair

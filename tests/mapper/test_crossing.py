@@ -19,8 +19,8 @@ import pytest
 
 import accelforge as af
 from accelforge.mapper import map_workload_to_arch
-from accelforge.mapper.crossing import crossing_conflicts
-from accelforge.mapper.templates import Template, _dedupe_key, make_templates
+from accelforge.mapper._templates.crossing import crossing_conflicts
+from accelforge.mapper._templates.make import Template, _dedupe_key, make_templates
 from accelforge.model.access import TensorInfo, tensor_view
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 from tests.conftest import reference_path

@@ -126,7 +126,7 @@ def test_bound_pruning_keeps_the_optimum_and_every_tie(
     # Greedy joins bound the exact one (MAPPER.md §6.4): same answer (the optimum and its
     # ties, the whole front, or the best energy x latency), fewer joined rows, whether their
     # beam is the default or a single partial join per step (a weaker bound).
-    from accelforge.mapper import join as join_module
+    from accelforge.mapper._join import join as join_module
     from tests.mapper.test_knobs import constrained
 
     if beam is not None:
@@ -172,8 +172,8 @@ def test_a_buffer_only_under_fused_loops_is_not_tracked_and_the_front_is_unchang
     # under the fused loops: it is released before the next Einsum of a fused group runs, so
     # the tile search's per-Einsum capacity check is the joint one and the join does not track
     # it (MAPPER.md §6.3). Tracking it anyway gives the same front, with more rows kept.
-    from accelforge.mapper import pmappings as pmappings_module
-    from accelforge.mapper.pmappings import PmappingContext
+    from accelforge.mapper._pmappings import make as pmappings_module
+    from accelforge.mapper._pmappings.make import PmappingContext
 
     simple = Path(af.examples.arches.simple).read_text()
     (tmp_path / "arch.yaml").write_text(

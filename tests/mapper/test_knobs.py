@@ -16,7 +16,7 @@ import pytest
 import accelforge as af
 from accelforge.errors import SpecWarning
 from accelforge.mapper import make_pmappings, map_workload_to_arch
-from accelforge.mapper.tile_enumeration import imperfect_candidates, tile_chains
+from accelforge.mapper._tiles.enumeration import imperfect_candidates, tile_chains
 from accelforge.model.paths import Loop
 from tests.model.test_rules import CONV
 
@@ -52,7 +52,7 @@ def _nontrivial_loops(table, row: int, fused_only: bool) -> list[str]:  # noqa: 
 
 
 @pytest.fixture(scope="module")
-def baseline() -> af.mapper.run.Mappings:
+def baseline() -> af.results.Mappings:
     return map_workload_to_arch(constrained())
 
 
@@ -270,7 +270,7 @@ def test_loop_objects_are_not_shared_between_rows() -> None:
 
 
 def test_too_large_template_is_skipped_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
-    from accelforge.mapper import tile_search
+    from accelforge.mapper._tiles import search as tile_search
 
     monkeypatch.setattr(tile_search, "MAX_EVALUATED", 10)
     spec = constrained(1)

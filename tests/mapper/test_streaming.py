@@ -32,8 +32,8 @@ from accelforge.mapper import (
     make_pmappings,
     map_workload_to_arch,
     start,
-    streaming,
 )
+from accelforge.mapper._run import streaming
 
 BOUND = 60.0
 """Seconds within which any run here must finish (spawned workers included)."""

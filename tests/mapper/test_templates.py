@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 
 import accelforge as af
-from accelforge.mapper.pmappings import PmappingContext, einsum_templates
+from accelforge.mapper._pmappings.make import PmappingContext, einsum_templates
 from accelforge.model.paths import Hold, Loop
 from tests.conftest import reference_path
 from tests.mapper.specs import simple_arch_spec

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from accelforge.mapper import tile_enumeration
+from accelforge.mapper._pmappings.make import PmappingContext, einsum_templates, template_pmappings
+from accelforge.mapper._tiles import enumeration as tile_enumeration
 from accelforge.mapper.executors import CallLimits, guarded_call
-from accelforge.mapper.pmappings import PmappingContext, einsum_templates, template_pmappings
 from tests.mapper.test_knobs import constrained
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 import accelforge as af
-from accelforge.mapper.pmappings import (
+from accelforge.mapper._pmappings.make import (
     PmappingContext,
     einsum_templates,
     search_signature,
     template_pmappings,
 )
-from accelforge.mapper.streaming import _plan
+from accelforge.mapper._run.plan import make_plan
 
 
 def _spec() -> af.Spec:
@@ -63,7 +63,7 @@ def test_twin_templates_are_submitted_together() -> None:
     # search runs once there whatever the number of workers.
     context = PmappingContext.build(_spec())
     einsums = context.spec.workload.einsum_names
-    plan = _plan(context, einsums)
+    plan = make_plan(context, einsums)
     assert sorted(i for job in plan.jobs for i in job) == list(range(len(plan.units)))
     q = [i for i, t in enumerate(plan.units) if t.einsum == "Q"]
     k = [i for i, t in enumerate(plan.units) if t.einsum == "K"]

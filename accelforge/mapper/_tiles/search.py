@@ -19,15 +19,15 @@ from accelforge.errors import MapspaceTooLargeError
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
-from accelforge.mapper.executors import interruption
-from accelforge.mapper.templates import Template
-from accelforge.mapper.tile_enumeration import (
+from accelforge.mapper._templates.make import Template
+from accelforge.mapper._tiles.enumeration import (
     Pruning,
     VariableChains,
     enumerate_tiles,
     tile_chains,
     variable_chains,
 )
+from accelforge.mapper.executors import interruption
 from accelforge.model.einsum_eval import einsum_quantities, path_reservations
 from accelforge.model.occupancy import bits_by_memory
 from accelforge.model.paths import Hold, Loop, assign_factors

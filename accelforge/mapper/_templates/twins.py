@@ -20,7 +20,7 @@ from typing import Any
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.sets import _TypedSet
-from accelforge.mapper.templates import Template
+from accelforge.mapper._templates.make import Template
 from accelforge.model.paths import Compute, Hold, Loop
 
 __all__ = ["problem_signature"]

@@ -17,16 +17,16 @@ import pandas as pd
 
 from accelforge.errors import MapspaceTooLargeError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.executors import interruption
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
-from accelforge.mapper.templates import Template, TemplateStats, make_templates
-from accelforge.mapper.tile_search import (
+from accelforge.mapper._templates.make import Template, TemplateStats, make_templates
+from accelforge.mapper._templates.twins import problem_signature
+from accelforge.mapper._tiles.search import (
     TemplateRows,
     fused_loop_count,
     search_template,
     split_trivial_fused_loops,
 )
-from accelforge.mapper.twins import problem_signature
+from accelforge.mapper.executors import interruption
+from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
 from accelforge.model.evaluate import _simple_variables
 from accelforge.model.paths import Hold, Loop
 
@@ -302,7 +302,8 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
     """One template's tile search, split by trivial fused loops, Pareto-pruned.
 
     A template whose search problem equals one already solved in this process up to tensor
-    and rank-variable names (a twin Einsum, :mod:`~accelforge.mapper.twins`) reuses its rows.
+    and rank-variable names (a twin Einsum, :mod:`~accelforge.mapper._templates.twins`) reuses
+    its rows.
     """
     workload, arch, ffm = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]

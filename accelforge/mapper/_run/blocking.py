@@ -1,34 +1,28 @@
 """The blocking mapper entry points: ``join_pmappings`` and ``map_workload_to_arch``.
 
 ``map_workload_to_arch`` is a consumer of the streaming run's events
-(:func:`accelforge.mapper.streaming.start`): the same code path, in the caller's thread.
+(:func:`accelforge.mapper._run.streaming.start`): the same code path, in the caller's thread.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accelforge.errors import InvalidMappingError, SpecWarning
-from accelforge.mapper.build import build_mapping
+from accelforge.errors import SpecWarning
+from accelforge.mapper._join.evaluate import OnStep, dropped_message, join_and_evaluate
+from accelforge.mapper._pmappings.make import Pmappings, objective_names
+from accelforge.mapper._run.streaming import start
 from accelforge.mapper.events import Event, JoinStep, RunStarted, RunWarning, TemplateDone
-from accelforge.mapper.join import JoinStats, join
-from accelforge.mapper.loop_blocks import counterparts
-from accelforge.mapper.pmappings import Pmappings, backing_depths, objective_names
-from accelforge.model import evaluate_mapping
-from accelforge.results import MappedResult, Mappings
+from accelforge.results import Mappings
 
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
 
 __all__ = ["join_pmappings", "map_workload_to_arch"]
-
-OnStep = Callable[[JoinStats, Any], None]
 
 
 def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None) -> Mappings:
@@ -47,73 +41,10 @@ def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None =
         Called as ``on_step(stats, partials)`` after each Einsum is joined; an exception it
         raises stops the join and propagates.
     """
-    mappings, dropped = _join_and_evaluate(spec, pmappings, on_step=on_step)
+    mappings, dropped = join_and_evaluate(spec, pmappings, on_step=on_step)
     if dropped:
         warnings.warn(SpecWarning(dropped_message(dropped)), stacklevel=2)
     return mappings
-
-
-def dropped_message(dropped: list[str]) -> str:
-    """The warning for joined mappings dropped by the detailed evaluation."""
-    return (
-        f"{len(dropped)} joined mapping(s) overflow a memory whose size differs "
-        f"between Einsums and were dropped; first: {dropped[0]}"
-    )
-
-
-def _join_and_evaluate(
-    spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None
-) -> tuple[Mappings, list[str]]:
-    """``join_pmappings`` without warning: the Mappings and the dropped mappings' errors."""
-    workload = spec.evaluate_workload()
-    order = list(workload.einsums)
-    users = {t: sorted(order.index(e) for e in workload.graph.users(t)) for t in workload.tensors}
-    archs = {e: spec.evaluate(e, workload=workload) for e in order}
-
-    @functools.cache
-    def size_of(memory: str) -> float:
-        return next(a.components[memory].size for a in archs.values() if memory in a.components)
-
-    facts = [workload.einsums[e] for e in order]
-    indexing = [{a.name: a.directly_indexing for a in f.einsum.tensor_accesses} for f in facts]
-    between = [
-        {t for t, u in users.items() if k in u and k + 1 in u} for k in range(len(order) - 1)
-    ]
-    joined = join(pmappings, order, users, size_of, indexing, on_step=on_step)
-    names = [
-        counterparts(
-            indexing[k],
-            facts[k].rank_variable_bounds,
-            indexing[k + 1],
-            facts[k + 1].rank_variable_bounds,
-            tensors,
-        )
-        for k, tensors in enumerate(between)
-    ]
-    first = archs[order[0]]
-    memory_rank = {node.name: i for i, node in enumerate(first.nodes)}
-    results: list[MappedResult] = []
-    dropped: list[str] = []
-    for row in range(len(joined.values)):
-        paths, shared = [], []
-        for k, einsum in enumerate(order):
-            table_index, row_index = joined.choices[k]
-            table = pmappings.einsums[einsum].tables[int(table_index[row])]
-            path = copy.deepcopy(table.template.path)
-            tiles = table.tiles[:, int(row_index[row])]
-            for loop, tile in zip(path.loops, tiles, strict=True):
-                loop.tile = float(tile)
-            paths.append((path, list(tiles)))
-            if k + 1 < len(order):
-                depths = backing_depths(table)
-                shared.append(max((depths[t][2] for t in between[k] if t in depths), default=0))
-        mapping = build_mapping(paths, shared, names, memory_rank)
-        try:
-            result = evaluate_mapping(spec, mapping, evaluated=(workload, archs))
-            results.append(MappedResult(mapping, result))
-        except InvalidMappingError as err:
-            dropped.append(str(err))
-    return Mappings(spec, results, joined.objectives, joined.values, joined.steps), dropped
 
 
 def map_workload_to_arch(
@@ -146,8 +77,6 @@ def map_workload_to_arch(
         run ended without one (cancelled, or a limit stopped the join). Run warnings,
         including a non-``OK`` status, are issued as ``SpecWarning``.
     """
-    from accelforge.mapper.streaming import start  # streaming imports this module
-
     run = start(spec, n_workers=n_workers)
     bars = _ProgressBars() if show_progress else None
     try:

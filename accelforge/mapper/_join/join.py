@@ -24,15 +24,15 @@ from typing import Any
 import numpy as np
 
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.bounds import Bound, rest_points, weightings
-from accelforge.mapper.join_groups import (
+from accelforge.mapper._join.bounds import Bound, rest_points, weightings
+from accelforge.mapper._join.groups import (
     RightGroup,
     RightMemory,
     merged_across_templates,
     right_groups,
     right_memory,
 )
-from accelforge.mapper.loop_blocks import (
+from accelforge.mapper._join.loop_blocks import (
     Indexing,
     Partition,
     canonical,
@@ -40,11 +40,11 @@ from accelforge.mapper.loop_blocks import (
     relabel,
     truncate,
 )
-from accelforge.mapper.pareto import pareto_mask, tolerant_view
-from accelforge.mapper.pmappings import (
+from accelforge.mapper._pmappings.make import (
     Pmappings,
     objective_names,
 )
+from accelforge.mapper.pareto import pareto_mask, tolerant_view
 
 __all__ = ["BEAM", "JoinedRows", "JoinStats", "join"]
 
@@ -139,7 +139,7 @@ def join(
     Unless RESOURCE_USAGE is asked for, quick greedy joins (per weighting of the objectives,
     the best row per interface, and only the ``BEAM`` best interfaces; all of them if that
     dead-ends) first find complete mappings; the exact join then drops every partial row whose
-    optimistic completion one of them beats (:mod:`~accelforge.mapper.bounds`, the pruning
+    optimistic completion one of them beats (:mod:`~accelforge.mapper._join.bounds`, the pruning
     §6.4 permits: it never drops a front point, an optimum or a tie of it).
     """
     used_by = [{t for t, u in users.items() if k in u} for k in range(len(order))]
@@ -161,7 +161,7 @@ def _boundable(pmappings: Pmappings) -> bool:
 
 def _bound(args: tuple, pmappings: Pmappings, order: list[str]) -> Bound | None:
     """Complete mappings from greedy passes (one per weighting of the objectives), as a
-    :class:`~accelforge.mapper.bounds.Bound` for the exact pass; None if none completes."""
+    :class:`~accelforge.mapper._join.bounds.Bound` for the exact pass; None if none completes."""
     names = objective_names(pmappings.metrics)
     per_einsum = [
         np.concatenate(

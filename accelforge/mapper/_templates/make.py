@@ -18,7 +18,7 @@ from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
 from accelforge.frontend.sets import TensorSet
 from accelforge.frontend.values import Where, evaluate_set
-from accelforge.mapper.crossing import crossing_variants
+from accelforge.mapper._templates.crossing import crossing_variants
 from accelforge.model.access import RELEVANT, TensorInfo
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 

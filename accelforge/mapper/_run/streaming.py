@@ -29,14 +29,19 @@ import threading
 import time
 import uuid
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from dataclasses import replace as _replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from accelforge.errors import MapspaceTooLargeError
+from accelforge.mapper._join.evaluate import dropped_message, join_and_evaluate
+from accelforge.mapper._pmappings.make import (
+    PmappingContext,
+    Pmappings,
+    twin_pmappings,
+)
+from accelforge.mapper._run.plan import Plan, UnitResult, make_plan
 from accelforge.mapper.events import (
     EinsumDone,
     Event,
@@ -47,7 +52,6 @@ from accelforge.mapper.events import (
     RunStatus,
     RunWarning,
     TemplateDone,
-    UnitStatus,
 )
 from accelforge.mapper.executors import (
     CallLimits,
@@ -59,23 +63,13 @@ from accelforge.mapper.executors import (
     guarded_call,
     rss_bytes,
 )
-from accelforge.mapper.pmappings import (
-    EinsumPmappings,
-    PmappingContext,
-    Pmappings,
-    einsum_templates,
-    search_signature,
-    twin_pmappings,
-)
-from accelforge.mapper.run import _join_and_evaluate, dropped_message
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from accelforge.frontend.spec import Spec
-    from accelforge.mapper.join import JoinStats
-    from accelforge.mapper.templates import Template
-    from accelforge.mapper.tile_search import TemplateRows
+    from accelforge.mapper._join.join import JoinStats
+    from accelforge.mapper._tiles.search import TemplateRows
     from accelforge.results import Mappings
 
 __all__ = ["MapperRun", "start"]
@@ -85,80 +79,6 @@ _POLL = 0.1
 _STOP_UNITS, _ABANDON_UNITS = 0.8, 0.9
 """Fractions of ``time_limit``: no unit starts after the first; running ones are abandoned
 after the second."""
-
-
-@dataclass
-class _Unit:
-    """One template's result, as the run keeps it."""
-
-    status: UnitStatus
-    tables: list[TemplateRows] = field(default_factory=list)
-    evaluated: int = 0
-    valid: int = 0
-    complete: bool = True
-    message: str | None = None
-    seconds: float = 0.0
-    too_large: bool = False
-
-    @classmethod
-    def of(cls, outcome: Outcome) -> _Unit:
-        tables = outcome.value or []
-        evaluated, valid = (tables[0].evaluated, tables[0].valid) if tables else (0, 0)
-        status: UnitStatus = outcome.status
-        if status == "ok" and not valid:
-            status = "no_valid_tile_shapes"
-        too_large = outcome.error == MapspaceTooLargeError.__name__
-        return cls(
-            status, tables, evaluated, valid, outcome.complete, outcome.message,
-            outcome.seconds, too_large,
-        )  # fmt: skip
-
-    @property
-    def kept(self) -> int:
-        return sum(t.n for t in self.tables)
-
-
-@dataclass
-class _Plan:
-    einsums: list[str]
-    units: list[Template]
-    einsum_of: list[int]
-    """Index into ``einsums`` of each unit."""
-    ends: list[int]
-    """Per Einsum, one past the index of its last unit."""
-    compute_units: dict[str, tuple[str, ...]]
-    pmappings: dict[str, EinsumPmappings]
-    warnings: list[RunWarning]
-    jobs: list[list[int]] = field(default_factory=list)
-    """Units submitted together: each unit with its later twins (equal search signatures)."""
-
-    def first(self, position: int) -> int:
-        """Index of the first unit of the Einsum at ``position``."""
-        return self.ends[position - 1] if position else 0
-
-
-def _plan(context: PmappingContext, einsums: list[str]) -> _Plan:
-    plan = _Plan(einsums, [], [], [], {}, {}, [])
-    for index, name in enumerate(einsums):
-        plan.pmappings[name] = EinsumPmappings(name)
-        computes = []
-        for compute, templates, stats in einsum_templates(context, name):
-            computes.append(compute)
-            plan.pmappings[name].stats[compute] = stats
-            plan.units.extend(templates)
-            plan.einsum_of.extend([index] * len(templates))
-            if stats.capped:
-                message = f"Einsum {name} on {compute}: the templates were capped"
-                plan.warnings.append(RunWarning(message, f"{name}/{compute}", issued=True))
-        plan.compute_units[name] = tuple(computes)
-        plan.ends.append(len(plan.units))
-    by_signature: dict[tuple, list[int]] = {}
-    for index, template in enumerate(plan.units):
-        job = by_signature.setdefault(search_signature(context, template), [])
-        if not job:
-            plan.jobs.append(job)
-        job.append(index)
-    return plan
 
 
 def start(
@@ -194,7 +114,7 @@ def start(
     began = time.monotonic()
     spec = copy.deepcopy(spec)
     context = PmappingContext.build(spec)
-    plan = _plan(context, list(spec.evaluate_workload().einsums))
+    plan = make_plan(context, list(spec.evaluate_workload().einsums))
     owns = executor is None
     if executor is None:
         executor = InProcessExecutor() if n == 1 else ProcessExecutor(n)
@@ -215,7 +135,7 @@ class MapperRun:
     def __init__(
         self,
         context: PmappingContext,
-        plan: _Plan,
+        plan: Plan,
         executor: Executor,
         *,
         owns: bool,
@@ -234,7 +154,7 @@ class MapperRun:
         self._events: list[Event] = []
         self._cancel = threading.Event()
         self._finished = threading.Event()
-        self._units: list[_Unit | None] = [None] * len(plan.units)
+        self._units: list[UnitResult | None] = [None] * len(plan.units)
         self._released = self._einsums_released = 0
         self._progress = RunProgress(
             templates_total=len(plan.units), einsums_total=len(plan.einsums)
@@ -421,7 +341,9 @@ class MapperRun:
             outcome = future.result()
             per_template = outcome.value or [None] * len(indices)
             units = [  # the first template did the search; its twins only renamed the rows
-                _Unit.of(_replace(outcome, value=tables, seconds=0.0 if i else outcome.seconds))
+                UnitResult.of(
+                    _replace(outcome, value=tables, seconds=0.0 if i else outcome.seconds)
+                )
                 for i, tables in enumerate(per_template)
             ]
         except cf.CancelledError:
@@ -433,7 +355,7 @@ class MapperRun:
             return "broken"
         except Exception as err:  # e.g. a result that did not unpickle
             message = f"{type(err).__name__}: {err}"
-            units = [_Unit("error", complete=False, message=message) for _ in indices]
+            units = [UnitResult("error", complete=False, message=message) for _ in indices]
         with self._cond:
             for index, unit in zip(indices, units, strict=True):
                 self._units[index] = unit
@@ -459,7 +381,7 @@ class MapperRun:
                 self._template_done(self._released, unit)
             self._released += 1
 
-    def _template_done(self, index: int, unit: _Unit) -> None:
+    def _template_done(self, index: int, unit: UnitResult) -> None:
         plan, template = self._plan, self._plan.units[index]
         position = plan.einsum_of[index]
         einsum, first = plan.einsums[position], plan.first(position)
@@ -524,7 +446,7 @@ class MapperRun:
             self._progress = _replace(self._progress, phase="join")
         began = time.monotonic()
         try:
-            mappings, dropped = _join_and_evaluate(
+            mappings, dropped = join_and_evaluate(
                 self._context.spec, self.pmappings, on_step=self._on_step
             )
         except _Stop as halt:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.loop_blocks import (
+from accelforge.mapper._join.loop_blocks import (
     Description,
     Indexing,
     Label,
@@ -22,14 +22,14 @@ from accelforge.mapper.loop_blocks import (
     rank_labels,
     skeleton_of,
 )
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
-from accelforge.mapper.pmappings import (
+from accelforge.mapper._pmappings.make import (
     Pmappings,
     backing_depths,
     objective_names,
     reservation_columns,
 )
-from accelforge.mapper.tile_search import TemplateRows
+from accelforge.mapper._tiles.search import TemplateRows
+from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
 
 __all__ = ["RightGroup", "RightMemory", "merged_across_templates", "right_groups", "right_memory"]
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from accelforge.frontend import mapping as m
-from accelforge.mapper.loop_blocks import (
+from accelforge.mapper._join.loop_blocks import (
     Description,
     Label,
     Partition,
@@ -147,8 +147,8 @@ def build_mapping(
 
     ``shared[k]`` is the number of loops Einsum k shares with Einsum k + 1; ``names[k]`` maps
     Einsum k + 1's rank variables to Einsum k's for the same loops
-    (:func:`~accelforge.mapper.loop_blocks.counterparts`). A shared loop whose Einsums name its
-    variable differently gives it per Einsum. Storage nodes written once in a
+    (:func:`~accelforge.mapper._join.loop_blocks.counterparts`). A shared loop whose Einsums name
+    its variable differently gives it per Einsum. Storage nodes written once in a
     shared chain are ordered outermost memory first (``memory_rank``); with no loop between
     them their order changes no count.
     """
