@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from accelforge import columns as col
 from accelforge import examples
 from accelforge.errors import AccelForgeError
 from accelforge.frontend.spec import Spec
@@ -146,8 +147,9 @@ def _map(args: argparse.Namespace) -> None:
         setattr(spec.mapper.ffm, key.removeprefix("ffm."), _parse_value(value))
     mappings = map_workload_to_arch(spec)
     data = mappings.data
-    columns = [c for c in ("energy", "latency", "energy-delay product") if c in data.columns]
-    columns += [c for c in data.columns if c.startswith("usage ") and c.count(" ") == 1]
+    einsums = spec.workload.einsum_names
+    columns = [c for c in (col.ENERGY, col.LATENCY, col.ENERGY_DELAY_PRODUCT) if c in data.columns]
+    columns += [c for c in data.columns if col.is_total_usage(c, einsums)]
     sys.stdout.write(f"{len(mappings)} Pareto-optimal mapping(s):\n")
     sys.stdout.write(data[columns].to_string(index=True) + "\n")
     for path in write_front(data, args.out, mappings.metadata()):

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from accelforge import columns as col
 from accelforge.errors import MissingExtraError
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 
 
 def front_html(
-    data: pd.DataFrame, x: str = "latency", y: str = "energy", title: str = "Pareto front"
+    data: pd.DataFrame, x: str = col.LATENCY, y: str = col.ENERGY, title: str = "Pareto front"
 ) -> str:
     """A self-contained HTML page plotting ``y`` against ``x`` (Plotly when installed)."""
     try:

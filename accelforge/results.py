@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from accelforge import columns as col
 from accelforge import export
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ class Mappings:
         spec: Spec,
         items: list[MappedResult],
         objectives: list[str],
-        values: np.ndarray,
         steps: list[Any],
     ) -> None:
         self._spec = spec
@@ -69,7 +68,7 @@ class Mappings:
         """One row per mapping: totals, energy-delay product, usage, per-Einsum figures."""
         rows = [item.result.data.iloc[0] for item in self._items]
         if not rows:
-            return pd.DataFrame(columns=["energy", "latency"])
+            return pd.DataFrame(columns=[col.ENERGY, col.LATENCY])
         return pd.DataFrame(rows).reset_index(drop=True)
 
     def energy(self, **switches: bool) -> list[Any]:

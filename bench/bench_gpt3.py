@@ -1,4 +1,4 @@
-"""Benchmark the mapper on the GPT-3 6.7B prefill layer (MAPPER.md §12, issue 4 targets).
+"""Benchmark the mapper on the GPT-3 6.7B prefill layer (docs/MAPPER.md §12, issue 4 targets).
 
 Cases: tpu_v4i unfused (MainMemory keeps every tensor) and fused (max_fused_loops = 1), and
 snowcat fused with a 2 MiB GlobalBuffer; N_TOKENS = 2048, ENERGY objective. Needs the

@@ -1,4 +1,4 @@
-"""Benchmark the mapper on matmul chains (MAPPER.md §13): wall time, peak memory, counts, optimum.
+"""Benchmark the mapper on matmul chains (docs/MAPPER.md §13): time, peak memory, counts, optimum.
 
 Run: python3 bench/bench_mapper.py [--sizes 64 256] [--chains 1 2 4 8 16]
 Results are recorded in bench/results/mapper.md.

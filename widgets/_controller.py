@@ -31,11 +31,9 @@ import pandas as pd
 from accelforge.widgets._form_model import FormModel
 from accelforge.widgets._run_model import (
     ERROR,
-    RUNNING,
+    IDLE_PROGRESS,
     STOPPING,
-    Progress,
     RunModel,
-    pareto_front,
     run_label,
     thin,
 )
@@ -43,7 +41,10 @@ from accelforge.widgets._selection import Selection, make_selection
 from accelforge.widgets._serialize import figure_bytes, table_bytes
 from accelforge.widgets._types import RunHandle, Starter, Update, default_starter
 
+from accelforge import columns as col
 from accelforge.mapper.events import RunFinished
+from accelforge.mapper.pareto import pareto_front_2d
+from accelforge.mapper.progress import RUNNING, RunProgress
 
 __all__ = [
     "ERROR",
@@ -107,7 +108,7 @@ class ExplorerController:
         self._thread: threading.Thread | None = None
         self._cancel = threading.Event()
         self._mappings: dict[int, Any] = {}
-        self._axes: tuple[str, str, str | None] = ("latency", "energy", None)
+        self._axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
 
     # --- run lifecycle -----------------------------------------------------------------
 
@@ -224,16 +225,16 @@ class ExplorerController:
     # --- data ----------------------------------------------------------------------------
 
     @property
-    def progress(self) -> Progress:
+    def progress(self) -> RunProgress:
         """The current run's progress (``IDLE`` before the first run)."""
         with self._lock:
-            return self.current.progress() if self.current is not None else Progress()
+            return self.current.progress() if self.current is not None else IDLE_PROGRESS
 
     def pmappings(self, einsum: str | None = None) -> pd.DataFrame:
         """The current run's pmappings (all Einsums, with an ``einsum`` column, for None)."""
         with self._lock:
             if self.current is None:
-                return pd.DataFrame(columns=["einsum", "energy", "latency"])
+                return pd.DataFrame(columns=[col.EINSUM, col.ENERGY, col.LATENCY])
             return self.current.pmappings(einsum).copy()
 
     @property
@@ -243,7 +244,7 @@ class ExplorerController:
             for run in reversed(self.runs):
                 if run.front is not None and not run.front.empty:
                     return run.front.copy()
-        return pd.DataFrame(columns=["energy", "latency"])
+        return pd.DataFrame(columns=[col.ENERGY, col.LATENCY])
 
     def fronts(self) -> list[tuple[str, pd.DataFrame]]:
         """``(label, front)`` of every finished run with a front, oldest first."""
@@ -258,14 +259,11 @@ class ExplorerController:
         einsums = set(self.current.einsums) if self.current is not None else set()
         options = []
         for column in front.columns:
-            words = str(column).split(" ")
-            if words[0] in einsums or words[0] == "actions":
-                continue
-            if words[0] == "usage" and (len(words) != 2 or words[1] in einsums):
+            if not col.is_front_axis(str(column), einsums):
                 continue
             if pd.api.types.is_numeric_dtype(front[column]):
                 options.append(str(column))
-        return options or ["latency", "energy"]
+        return options or [col.LATENCY, col.ENERGY]
 
     @property
     def axes(self) -> tuple[str, str, str | None]:
@@ -309,14 +307,14 @@ class ExplorerController:
     def _make_update(self, dirty: set[str]) -> Update:
         run, index = self.current, len(self.runs) - 1
         if run is None:
-            return Update(self._draw.version, -1, (), {}, {}, None, None, (), Progress())
+            return Update(self._draw.version, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
         clouds, fronts = {}, {}
         colour = None
         for einsum in sorted(dirty, key=lambda e: run.einsums.index(e)):
             data = run.pmappings(einsum)
-            front = pareto_front(data)
+            front = pareto_front_2d(data, col.LATENCY, col.ENERGY)
             clouds[einsum], fronts[einsum] = thin(data, self.max_cloud_points, front), front
-            usage = [c for c in data.columns if str(c).startswith("usage")]
+            usage = [c for c in data.columns if col.is_usage(str(c), run.einsums)]
             colour = colour or (usage[0] if usage else None)
         previous = tuple(
             (r.label, r.front)

@@ -24,6 +24,7 @@ from accelforge.widgets._serialize import FIGURE_FORMATS, TABLE_FORMATS, table_f
 from accelforge.widgets._ticker import Ticker
 from accelforge.widgets._types import Starter
 
+from accelforge import columns as col
 from accelforge.errors import SpecError
 
 __all__ = ["Explorer"]
@@ -73,8 +74,8 @@ class Explorer(widgets.VBox):
         self.status = _classed(widgets.HTML(), "af-status")
         self.clouds = CloudsView(_classed(widgets.Box(), "af-clouds"))
         self.front = FrontView(self.inspect)
-        self.axis_x = widgets.Dropdown(description="x axis", options=["latency"])
-        self.axis_y = widgets.Dropdown(description="y axis", options=["energy"])
+        self.axis_x = widgets.Dropdown(description="x axis", options=[col.LATENCY])
+        self.axis_y = widgets.Dropdown(description="y axis", options=[col.ENERGY])
         self.axis_colour = widgets.Dropdown(description="colour", options=[_NO_COLOUR])
         for dropdown in (self.axis_x, self.axis_y, self.axis_colour):
             dropdown.observe(self._axes_changed, "value")
@@ -181,11 +182,13 @@ class Explorer(widgets.VBox):
     def _update_axis_options(self) -> None:
         options = self.controller.axis_options()
         x, y, colour = self.controller.axes
+        run = self.controller.current
+        einsums = run.einsums if run is not None else ()
         self._quiet = True
         try:
             self.axis_x.options, self.axis_x.value = options, x if x in options else options[0]
             self.axis_y.options, self.axis_y.value = options, y if y in options else options[-1]
-            colours = [_NO_COLOUR, *[o for o in options if o.startswith("usage")]]
+            colours = [_NO_COLOUR, *[o for o in options if col.is_total_usage(o, einsums)]]
             self.axis_colour.options = colours
             self.axis_colour.value = colour if colour in colours else _NO_COLOUR
         finally:

@@ -13,11 +13,12 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-from accelforge.widgets._fields import FieldKind, FormField, is_unlimited, metric_options
+from accelforge.widgets._fields import metric_options, slider_range
 from accelforge.widgets._form_model import METRICS, FormModel
 from accelforge.widgets._ticker import Ticker
 
 from accelforge.frontend.mapper import Metrics
+from accelforge.frontend.mapper.fields import FieldKind, FieldMeta, is_unlimited
 
 __all__ = ["FFMForm"]
 
@@ -42,7 +43,7 @@ def _message_html(message: str | None, *, note: bool = False) -> str:
 class _Row:
     """The controls of one field and their wiring to the model."""
 
-    def __init__(self, field: FormField, model: FormModel) -> None:
+    def __init__(self, field: FieldMeta, model: FormModel) -> None:
         self.field, self.model = field, model
         self._quiet = False
         tip = field.description
@@ -75,7 +76,7 @@ class _Row:
         self.box.observe(self._box_changed, "value")  # after setting it: no write-back here
         controls: list[widgets.Widget] = [self.box]
         if kind == "fraction":
-            low, high, step = self.field.slider_range()
+            low, high, step = slider_range(self.field)
             self.slider = widgets.FloatSlider(
                 min=low, max=high, step=step, readout=False, continuous_update=False, tooltip=tip
             )

@@ -21,10 +21,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from accelforge.widgets._fields import FormField, form_fields
-
 from accelforge.errors import SpecError
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
+from accelforge.frontend.mapper.fields import FieldMeta
 
 __all__ = ["METRICS", "FormModel"]
 
@@ -54,7 +53,7 @@ class FormModel:
                 f"FormModel needs a Spec or a Mapper. Got {type(owner).__name__} instead."
             )
         self._owner = owner
-        self.fields: tuple[FormField, ...] = form_fields(FFM)
+        self.fields: tuple[FieldMeta, ...] = FFM.field_metadata()
         """The FFM fields shown, in declaration order (from ``FFM.model_fields``)."""
         self._names = {f.name for f in self.fields}
         self._errors: dict[str, str] = {}
@@ -69,8 +68,8 @@ class FormModel:
         """The live ``Mapper`` being edited."""
         return self._owner if isinstance(self._owner, Mapper) else self._owner.mapper
 
-    def field(self, name: str) -> FormField:
-        """The :class:`FormField` called ``name``."""
+    def field(self, name: str) -> FieldMeta:
+        """The field called ``name`` (its core metadata)."""
         for f in self.fields:
             if f.name == name:
                 return f

@@ -16,10 +16,12 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from accelforge.widgets._run_model import Progress
+from accelforge.widgets._run_model import IDLE_PROGRESS
 from accelforge.widgets._selection import Selection
 from accelforge.widgets._types import Update
 from plotly.subplots import make_subplots
+
+from accelforge import columns as col
 
 __all__ = [
     "CloudsView",
@@ -55,8 +57,8 @@ def clouds_figure(update: Update) -> go.Figure:
         where = {"row": i // cols + 1, "col": i % cols + 1}
         figure.add_trace(_cloud_trace(cloud, update.cloud_colour, i == 0), **where)
         figure.add_trace(_einsum_front_trace(front, i == 0), **where)
-        figure.update_xaxes(title_text="latency", **where)
-        figure.update_yaxes(title_text="energy", **where)
+        figure.update_xaxes(title_text=col.LATENCY, **where)
+        figure.update_yaxes(title_text=col.ENERGY, **where)
     figure.update_layout(
         height=300 * rows,
         width=340 * cols + 160,
@@ -72,8 +74,8 @@ def _cloud_trace(data: pd.DataFrame | None, colour: str | None, legend: bool) ->
     if values:
         marker.update(color=values, colorscale="Viridis", showscale=legend)
     return go.Scatter(
-        x=_column(data, "latency"),
-        y=_column(data, "energy"),
+        x=_column(data, col.LATENCY),
+        y=_column(data, col.ENERGY),
         mode="markers",
         name="pmappings",
         legendgroup="pmappings",
@@ -84,8 +86,8 @@ def _cloud_trace(data: pd.DataFrame | None, colour: str | None, legend: bool) ->
 
 def _einsum_front_trace(data: pd.DataFrame | None, legend: bool) -> go.Scatter:
     return go.Scatter(
-        x=_column(data, "latency"),
-        y=_column(data, "energy"),
+        x=_column(data, col.LATENCY),
+        y=_column(data, col.ENERGY),
         mode="lines+markers",
         name="Pareto front",
         legendgroup="front",
@@ -222,7 +224,7 @@ class CloudsView:
                 self.figure.data[2 * i].update(x=fresh.x, y=fresh.y, marker=fresh.marker)
                 front = update.einsum_fronts.get(einsum)
                 self.figure.data[2 * i + 1].update(
-                    x=_column(front, "latency"), y=_column(front, "energy")
+                    x=_column(front, col.LATENCY), y=_column(front, col.ENERGY)
                 )
         self.redraws += 1
 
@@ -231,13 +233,13 @@ class FrontView:
     """The joined-front figure with a fixed set of traces; clicks call ``on_click(index)``."""
 
     def __init__(self, on_click: Callable[[int], None]) -> None:
-        empty = Update(0, -1, (), {}, {}, None, None, (), Progress())
+        empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
         self.figure = go.FigureWidget(front_figure(empty))
         self.redraws = 0
         self._on_click = on_click
         self.figure.data[-1].on_click(self._clicked)
 
-    def _clicked(self, trace: Any, points: Any, selector: Any) -> None:
+    def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
         indices = list(getattr(points, "point_inds", []) or [])
         if indices:
             self._on_click(int(indices[0]))

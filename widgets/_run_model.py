@@ -3,8 +3,11 @@
 :class:`RunModel` is fed the events of ``accelforge.mapper.start(spec).events()`` (or any
 iterable of the same event classes, such as a test's fake stream) one at a time through
 :meth:`RunModel.apply`, and answers what the views draw: per-Einsum pmapping clouds and their
-Pareto fronts while the pmapper runs, the joined front at the end, and a :class:`Progress`
-snapshot. It holds no lock and starts no thread; the controller serialises access.
+Pareto fronts while the pmapper runs, the joined front at the end, and a progress snapshot.
+The progress is the core reducer's (:class:`~accelforge.mapper.progress.RunProgress`, the same
+one ``MapperRun.progress`` uses); the model only adds view state: ``STOPPING`` after Stop, an
+``ERROR`` status, and the elapsed time by its own clock. It holds no lock and starts no thread;
+the controller serialises access.
 """
 
 from __future__ import annotations
@@ -15,37 +18,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from accelforge.mapper.events import (
-    EinsumDone,
-    JoinStep,
-    RunFinished,
-    RunStarted,
-    RunWarning,
-    TemplateDone,
-)
+from accelforge import columns as col
+from accelforge.mapper.events import RunFinished, RunWarning, TemplateDone
+from accelforge.mapper.progress import RUNNING, RunProgress
 
-__all__ = ["Progress", "RunModel", "pareto_front", "run_label", "thin"]
+__all__ = ["IDLE_PROGRESS", "RunModel", "run_label", "thin"]
 
-RUNNING, STOPPING, ERROR = "RUNNING", "STOPPING", "ERROR"
-"""Statuses of a run that has not finished normally (the others are ``RunFinished.status``)."""
+IDLE, STOPPING, ERROR = "IDLE", "STOPPING", "ERROR"
+"""View statuses: before any run, after Stop, a failed run (the others are ``RUNNING`` and the
+``RunFinished`` statuses, from the reducer)."""
 
-
-def pareto_front(data: pd.DataFrame, x: str = "latency", y: str = "energy") -> pd.DataFrame:
-    """The rows of ``data`` not dominated in (``x``, ``y``), both minimised, sorted by ``x``."""
-    if data.empty or x not in data or y not in data:
-        return data.iloc[0:0]
-    ordered = data.sort_values([x, y], kind="stable")
-    ys = ordered[y].to_numpy(dtype=float)
-    best_before = np.minimum.accumulate(np.concatenate([[math.inf], ys[:-1]]))
-    return ordered[ys < best_before]
+IDLE_PROGRESS = RunProgress(status=IDLE)
+"""What the progress bar shows before the first run."""
 
 
 def run_label(number: int, settings: dict[str, Any], before: dict[str, Any] | None) -> str:
-    """``"run 2: objective_tolerance=0.1"``: the knobs changed since the previous run's
-    ``settings`` (``before``; for the first run, since the defaults)."""
+    """A run's label, ``"run 2: objective_tolerance=0.1"``: the knobs it changed.
+
+    Changed since the previous run's ``settings`` (``before``), or for the first run, since
+    the defaults.
+    """
     from accelforge.frontend.mapper import FFM
 
     ffm, metrics = settings.get("ffm", {}), settings.get("metrics", [])
@@ -74,82 +68,6 @@ def thin(data: pd.DataFrame, cap: int, keep: pd.DataFrame | None = None) -> pd.D
     return sample
 
 
-@dataclass(frozen=True)
-class Progress:
-    """What the progress bar and its label show.
-
-    Attributes
-    ----------
-    status : str
-        ``"IDLE"`` before any run, ``"RUNNING"``, ``"STOPPING"`` after Stop, then the
-        ``RunFinished`` status (``OK``, ``CANCELLED``, ``PARTIAL``, ...) or ``"ERROR"``.
-    phase : str
-        ``""``, ``"pmappings"``, ``"join"`` or ``"finished"``.
-    templates_done, templates_total : int
-        Pmapping templates explored, and planned.
-    rows_kept : int
-        Pmappings kept so far over all Einsums.
-    einsums_done, einsums_total : int
-        Einsums whose templates all reported, and Einsums.
-    join_done : int
-        Join steps done (one per Einsum).
-    elapsed : float
-        Seconds since the run started (frozen when it ends).
-    best_energy : float
-        Lowest energy of a full mapping once joined; before, the sum of each Einsum's lowest
-        pmapping energy (a lower bound; ``inf`` while an Einsum has none).
-    front_size : int
-        Mappings on the joined front.
-    message : str or None
-        Why the run failed, or its last warning.
-    """
-
-    status: str = "IDLE"
-    phase: str = ""
-    templates_done: int = 0
-    templates_total: int = 0
-    rows_kept: int = 0
-    einsums_done: int = 0
-    einsums_total: int = 0
-    join_done: int = 0
-    elapsed: float = 0.0
-    best_energy: float = math.inf
-    front_size: int = 0
-    message: str | None = None
-
-    @property
-    def running(self) -> bool:
-        """Whether the run is still going (Stop may have been pressed)."""
-        return self.status in (RUNNING, STOPPING)
-
-    @property
-    def percent(self) -> float:
-        """0 to 100: templates count for 90 %, join steps for the last 10 %."""
-        if self.phase == "finished":
-            return 100.0
-        done = 90.0 * self.templates_done / self.templates_total if self.templates_total else 0.0
-        if self.einsums_total:
-            done += 10.0 * self.join_done / self.einsums_total
-        return min(done, 100.0)
-
-    def text(self) -> str:
-        """One line: status, counts, elapsed time, best energy so far."""
-        parts = [
-            self.status,
-            f"templates {self.templates_done}/{self.templates_total}",
-            f"pmappings kept {self.rows_kept}",
-            f"Einsums {self.einsums_done}/{self.einsums_total}",
-            f"join {self.join_done}/{self.einsums_total}",
-            f"{self.elapsed:.1f} s",
-        ]
-        if math.isfinite(self.best_energy):
-            bound = "" if self.phase == "finished" else "\u2265 "
-            parts.append(f"best energy {bound}{self.best_energy:.4g}")
-        if self.phase == "finished":
-            parts.append(f"front {self.front_size} points")
-        return " \u00b7 ".join(parts)
-
-
 @dataclass
 class RunModel:
     """The DataFrames and counts of one run, updated event by event.
@@ -167,12 +85,11 @@ class RunModel:
     label: str
     settings: dict[str, Any]
     clock: Callable[[], float] = time.monotonic
-    einsums: tuple[str, ...] = ()
     front: pd.DataFrame | None = None
     """The joined front (``RunFinished.front``); None until the run finishes."""
     warnings: list[str] = field(default_factory=list)
     status: str = RUNNING
-    message: str | None = None
+    """The view's status: ``RUNNING``, ``STOPPING`` (set by Stop), then the final one."""
     dirty: set[str] = field(default_factory=set)
     """Einsums whose pmappings changed since :meth:`take_dirty`."""
 
@@ -181,58 +98,48 @@ class RunModel:
         self._ended: float | None = None
         self._chunks: dict[str, list[pd.DataFrame]] = {}
         self._cache: dict[str, tuple[int, pd.DataFrame]] = {}
-        self._lowest: dict[str, float] = {}
-        self._counts = Progress(status=RUNNING, phase="pmappings")
+        self._progress = RunProgress()
 
     # --- events ----------------------------------------------------------------------------
 
     def apply(self, event: Any) -> None:
         """Update the state with one event (unknown event types are ignored)."""
-        c = self._counts
-        if isinstance(event, RunStarted):
-            self.einsums = tuple(event.einsums)
-            for name in self.einsums:
-                self._chunks.setdefault(name, [])
-            self._counts = replace(
-                c, templates_total=event.n_templates, einsums_total=len(self.einsums)
-            )
-        elif isinstance(event, TemplateDone):
+        if isinstance(event, RunFinished):
+            self.finish(event.status, event.front, event.message, event=event)
+            return
+        self._progress = self._progress.advance(event)
+        if isinstance(event, TemplateDone):
             self._add_rows(event.einsum, event.rows)
-            self._counts = replace(
-                c,
-                templates_done=event.done,
-                templates_total=event.total,
-                rows_kept=c.rows_kept + len(event.rows),
-            )
-        elif isinstance(event, EinsumDone):
-            self._counts = replace(c, einsums_done=c.einsums_done + 1)
-        elif isinstance(event, JoinStep):
-            self._counts = replace(c, phase="join", join_done=event.index + 1)
         elif isinstance(event, RunWarning):
             self.warnings.append(event.message)
-        elif isinstance(event, RunFinished):
-            self.finish(event.status, event.front, event.message)
 
-    def finish(self, status: str, front: pd.DataFrame | None, message: str | None = None) -> None:
-        """End the run (a ``RunFinished``, a stream that stopped early, or a failure)."""
+    def finish(
+        self,
+        status: str,
+        front: pd.DataFrame | None,
+        message: str | None = None,
+        *,
+        event: RunFinished | None = None,
+    ) -> None:
+        """End the run: its ``RunFinished`` (``event``), or a stream that stopped early or failed.
+
+        Without ``event``, the progress folds a ``RunFinished`` with ``status`` and no front.
+        """
         if self._ended is not None:
             return
         self._ended = self.clock()
         self.status = status
-        self.message = message
         self.front = front.reset_index(drop=True) if front is not None else None
-        self._counts = replace(self._counts, phase="finished")
+        if event is None:
+            empty = pd.DataFrame(columns=[col.ENERGY])
+            event = RunFinished(status, empty, {}, message=message)  # type: ignore[arg-type]
+        self._progress = self._progress.advance(event)
 
     def _add_rows(self, einsum: str, rows: pd.DataFrame) -> None:
-        if einsum not in self._chunks:
-            self._chunks[einsum] = []
-            self.einsums = (*self.einsums, einsum)
+        chunks = self._chunks.setdefault(einsum, [])
         if rows is None or rows.empty:
             return
-        self._chunks[einsum].append(rows)
-        if "energy" in rows:
-            lowest = float(rows["energy"].min())
-            self._lowest[einsum] = min(self._lowest.get(einsum, math.inf), lowest)
+        chunks.append(rows)
         self.dirty.add(einsum)
 
     # --- queries ---------------------------------------------------------------------------
@@ -242,15 +149,20 @@ class RunModel:
         """Whether the run ended."""
         return self._ended is not None
 
+    @property
+    def einsums(self) -> tuple[str, ...]:
+        """The run's Einsums in workload order (from ``RunStarted``, then any other seen)."""
+        return self._progress.einsums
+
     def pmappings(self, einsum: str | None = None) -> pd.DataFrame:
         """The pmappings kept for ``einsum``; for None, all, with an ``einsum`` column."""
         if einsum is None:
-            frames = [self.pmappings(name).assign(einsum=name) for name in self.einsums]
+            frames = [self.pmappings(name).assign(**{col.EINSUM: name}) for name in self.einsums]
             frames = [f for f in frames if not f.empty]
             if not frames:
-                return pd.DataFrame(columns=["einsum", "energy", "latency"])
+                return pd.DataFrame(columns=[col.EINSUM, col.ENERGY, col.LATENCY])
             data = pd.concat(frames, ignore_index=True)
-            return data[["einsum", *[c for c in data.columns if c != "einsum"]]]
+            return data[[col.EINSUM, *[c for c in data.columns if c != col.EINSUM]]]
         chunks = self._chunks.get(einsum, [])
         n, cached = self._cache.get(einsum, (0, None))
         if cached is None or n != len(chunks):
@@ -258,7 +170,7 @@ class RunModel:
             cached = (
                 pd.concat(parts, ignore_index=True)
                 if parts
-                else pd.DataFrame(columns=["energy", "latency"])
+                else pd.DataFrame(columns=[col.ENERGY, col.LATENCY])
             )
             self._cache[einsum] = (len(chunks), cached)
         return cached
@@ -268,20 +180,7 @@ class RunModel:
         dirty, self.dirty = self.dirty, set()
         return dirty
 
-    def progress(self) -> Progress:
-        """A snapshot of the counts, elapsed time and best energy."""
+    def progress(self) -> RunProgress:
+        """The reducer's snapshot, with the view's status and the elapsed time by its clock."""
         end = self._ended if self._ended is not None else self.clock()
-        best = math.inf
-        if self.front is not None and not self.front.empty and "energy" in self.front:
-            best = float(self.front["energy"].min())
-        elif self.einsums and len(self._lowest) == len(self.einsums):
-            best = sum(self._lowest.values())
-        message = self.message or (self.warnings[-1] if self.warnings else None)
-        return replace(
-            self._counts,
-            status=self.status,
-            elapsed=end - self._began,
-            best_energy=best,
-            front_size=0 if self.front is None else len(self.front),
-            message=message,
-        )
+        return replace(self._progress, status=self.status, elapsed=end - self._began)

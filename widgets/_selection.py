@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from accelforge import columns as col
+
 __all__ = ["Selection", "make_selection"]
 
 
@@ -58,7 +60,7 @@ class Selection:
 
     def summary(self) -> str:
         """One line: index, energy, latency."""
-        energy, latency = self.row.get("energy"), self.row.get("latency")
+        energy, latency = self.row.get(col.ENERGY), self.row.get(col.LATENCY)
         return f"mapping {self.index}: energy {energy:.6g}, latency {latency:.6g}"
 
     def _repr_html_(self) -> str:
@@ -69,17 +71,13 @@ class Selection:
 
 
 def _from_row(row: pd.Series, einsums: Sequence[str], what: str) -> pd.Series:
-    values = {e: float(row[f"{e} {what}"]) for e in einsums if f"{e} {what}" in row.index}
+    values = col.per_einsum_values(row, einsums, what)
     return pd.Series(values, dtype=float, name=what)
 
 
 def _usage_from_row(row: pd.Series, einsums: Sequence[str]) -> pd.Series:
-    values = {}
-    for column, value in row.items():
-        words = str(column).split(" ")
-        if words[0] == "usage" and len(words) == 2 and words[1] not in einsums:
-            values[words[1]] = float(value)
-    return pd.Series(values, dtype=float, name="usage")
+    values = col.total_usage_values(row, einsums)
+    return pd.Series(values, dtype=float, name=col.USAGE)
 
 
 def make_selection(
@@ -98,10 +96,10 @@ def make_selection(
             row=row,
             loop_nest_text=None,
             loop_nest_html=None,
-            energy_per_component=pd.Series(dtype=float, name="energy"),
-            latency_per_component=pd.Series(dtype=float, name="latency"),
-            energy_per_einsum=_from_row(row, einsums, "energy"),
-            latency_per_einsum=_from_row(row, einsums, "latency"),
+            energy_per_component=pd.Series(dtype=float, name=col.ENERGY),
+            latency_per_component=pd.Series(dtype=float, name=col.LATENCY),
+            energy_per_einsum=_from_row(row, einsums, col.ENERGY),
+            latency_per_einsum=_from_row(row, einsums, col.LATENCY),
             memory_usage=_usage_from_row(row, einsums),
         )
     result = item.result
@@ -110,9 +108,9 @@ def make_selection(
         row=row,
         loop_nest_text=item.mapping.render(),
         loop_nest_html=item.mapping._repr_html_(),
-        energy_per_component=_series(result.energy(per_component=True), "energy"),
-        latency_per_component=_series(result.latency(per_component=True), "latency"),
-        energy_per_einsum=_series(result.energy(per_einsum=True), "energy"),
-        latency_per_einsum=_series(result.latency(per_einsum=True), "latency"),
-        memory_usage=_series(result.resource_usage(), "usage"),
+        energy_per_component=_series(result.energy(per_component=True), col.ENERGY),
+        latency_per_component=_series(result.latency(per_component=True), col.LATENCY),
+        energy_per_einsum=_series(result.energy(per_einsum=True), col.ENERGY),
+        latency_per_einsum=_series(result.latency(per_einsum=True), col.LATENCY),
+        memory_usage=_series(result.resource_usage(), col.USAGE),
     )

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
-from accelforge.widgets._run_model import Progress
+
+from accelforge import columns as col
+from accelforge.mapper.progress import RunProgress
 
 __all__ = ["RunHandle", "Starter", "Update", "default_starter"]
 
@@ -52,8 +54,8 @@ class Update:
         The current run's joined front, once it finished.
     previous : tuple
         ``(label, front)`` of earlier runs, drawn faded beneath the current one.
-    progress : Progress
-        Counts for the progress bar.
+    progress : RunProgress
+        Counts for the progress bar (the core reducer's, with the view's status).
     axes : tuple
         ``(x, y, colour)`` columns of the front plot.
     label : str
@@ -68,8 +70,8 @@ class Update:
     cloud_colour: str | None
     front: pd.DataFrame | None
     previous: tuple[tuple[str, pd.DataFrame], ...]
-    progress: Progress
-    axes: tuple[str, str, str | None] = ("latency", "energy", None)
+    progress: RunProgress
+    axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
     label: str = ""
 
 

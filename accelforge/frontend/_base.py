@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import pydantic
 from pydantic import ConfigDict
@@ -14,7 +14,7 @@ from accelforge.errors import SpecError, did_you_mean
 __all__ = ["Expr", "SpecModel", "dispatch_tagged", "validation_to_spec_error"]
 
 Expr = bool | int | float | str
-"""A value that may be a literal or an expression string (SPEC_FORMAT §4)."""
+"""A value that may be a literal or an expression string (docs/SPEC_FORMAT.md §4)."""
 
 _M = TypeVar("_M", bound="SpecModel")
 _LOC: contextvars.ContextVar[tuple[str | int, ...]] = contextvars.ContextVar("loc", default=())
@@ -97,7 +97,7 @@ class SpecModel(pydantic.BaseModel):
             _LOC.reset(token)
 
     @classmethod
-    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:  # noqa: ARG003 - the hook's signature
         """Hook for subclasses: convert nested raw data before validation."""
         return data
 
@@ -118,16 +118,16 @@ class SpecModel(pydantic.BaseModel):
 
 def dispatch_tagged(
     item: Any,
-    classes: Mapping[str, type[SpecModel]],
+    classes: Mapping[str, type[_M]],
     *,
     where: str,
     loc: Sequence[str | int],
     later: Sequence[str] = (),
-) -> SpecModel:
+) -> _M:
     """Build the class named by the YAML tag (or a ``type:`` key) of a polymorphic list entry."""
     if isinstance(item, SpecModel):
         if type(item).__name__ in classes:
-            return item
+            return cast(_M, item)  # its class is one of ``classes`` (matched by name)
         raise SpecError(
             f"{type(item).__name__} is not allowed in {where}.",
             loc=loc,

@@ -1,4 +1,4 @@
-"""Adapter to the optional ``hwcomponents`` cost models (SPEC_FORMAT.md §3.6, step 3).
+"""Adapter to the optional ``hwcomponents`` cost models (docs/SPEC_FORMAT.md §3.6, step 3).
 
 ``hwcomponents`` (the Accelergy project's component models, with ``hwcomponents-library`` and
 ``hwcomponents-cacti`` for SRAM-like classes) needs Python >= 3.12, so it is imported lazily,

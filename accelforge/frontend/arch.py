@@ -1,4 +1,4 @@
-"""Architecture spec objects: Memory, Compute, Container, actions and fanouts (SPEC_FORMAT §3).
+"""Architecture spec objects: Memory, Compute, Container, actions, fanouts (docs/SPEC_FORMAT.md §3).
 
 These classes hold what the user wrote. Expression fields stay unevaluated until the spec is
 evaluated for one Einsum (:mod:`accelforge.frontend.evaluate`).
@@ -138,11 +138,12 @@ class Tensors(SpecModel):
 
 
 class Component(SpecModel):
-    """Fields common to Memory and Compute (SPEC_FORMAT §3.2)."""
+    """Fields common to Memory and Compute (docs/SPEC_FORMAT.md §3.2)."""
 
     name: str
     spatial: list[Spatial] = Field(default_factory=list)
-    actions: list[Action] = Field(default_factory=list)
+    # Memory and Compute redeclare this as a list of their own action class.
+    actions: Sequence[Action] = Field(default_factory=list)
     component_class: str | None = None
     """Cost-model class; ``Dummy`` (any case) is built in."""
     enabled: Expr = True
@@ -221,6 +222,7 @@ class Compute(Component):
     """A compute unit (a leaf of the architecture tree)."""
 
     skip_initial_output_write: bool = True
+    actions: list[Action] = Field(default_factory=list)
     default_action_names: ClassVar[tuple[str, ...]] = ("compute",)
 
     @classmethod
@@ -244,7 +246,7 @@ class Container(SpecModel):
 
 
 ArchNode = Memory | Compute | Container
-NODE_CLASSES: dict[str, type[SpecModel]] = {
+NODE_CLASSES: dict[str, type[ArchNode]] = {
     "Memory": Memory,
     "Compute": Compute,
     "Container": Container,
@@ -263,7 +265,7 @@ class Arch(SpecModel):
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
         """Build the tagged nodes, inline ``!Hierarchical`` lists, check names are unique."""
-        nodes: list[SpecModel] = []
+        nodes: list[ArchNode] = []
         seen: dict[str, tuple[str | int, ...]] = {}
         for i, item in enumerate(data.get("nodes") or []):
             node_loc = (*loc, "nodes", i)
@@ -275,7 +277,7 @@ class Arch(SpecModel):
                 )
             if getattr(item, "tag", None) == "Hierarchical":
                 inner = Arch.from_data({"nodes": item.get("nodes", [])}, node_loc)
-                new_nodes = list(inner.nodes)
+                new_nodes: list[ArchNode] = list(inner.nodes)
             else:
                 new_nodes = [
                     dispatch_tagged(
@@ -283,7 +285,7 @@ class Arch(SpecModel):
                     )
                 ]
             for node in new_nodes:
-                name = node.name  # type: ignore[attr-defined]
+                name = node.name
                 if name in seen:
                     raise SpecError(
                         f"duplicate component name '{name}' (also at {format_loc(seen[name])}); "

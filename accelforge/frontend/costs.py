@@ -1,4 +1,4 @@
-"""Where component costs come from (SPEC_FORMAT §3.6), and scaling them exactly once.
+"""Where component costs come from (docs/SPEC_FORMAT.md §3.6), and scaling them exactly once.
 
 For each quantity, first match wins: the explicit value; ``component_class: Dummy``; the
 ``hwcomponents`` cost models (optional extra); otherwise an error naming the component, the
@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from accelforge.errors import MissingExtraError, SpecError
-
-if TYPE_CHECKING:
-    from accelforge.frontend.evaluate_arch import EvaluatedComponent
+from accelforge.frontend.evaluated_arch import EvaluatedAction, EvaluatedComponent
 
 __all__ = ["resolve_costs"]
 
@@ -33,8 +31,6 @@ def resolve_costs(
     With ``require=False`` a missing ``hwcomponents`` extra leaves the estimated quantities
     unknown (NaN) instead of raising; explicit values and Dummy still apply.
     """
-    from accelforge.frontend.evaluate_arch import EvaluatedAction
-
     missing = _missing(values, actions)
     estimated: Any = None
     is_dummy = (comp.component_class or "").lower() == "dummy"
@@ -84,7 +80,7 @@ class _Unknown:
     area = leak_power = math.nan
 
     class _NaNs(dict):
-        def get(self, key: Any, default: Any = None) -> float:
+        def get(self, _key: Any, _default: Any = None) -> float:
             return math.nan
 
     energy = throughput = _NaNs()

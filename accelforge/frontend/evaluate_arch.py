@@ -1,8 +1,9 @@
-"""Evaluate the architecture for one Einsum (SPEC_FORMAT §3, §4.5 scope and order).
+"""Evaluate the architecture for one Einsum (docs/SPEC_FORMAT.md §3, §4.5 scope and order).
 
 Nodes are evaluated top-down. Every leaf is visible by name from the start: nodes above the
 current one are seen evaluated, nodes below raw. Inside a component the extra attributes come
 first, then scalar expression fields in dependency order, then actions, fanouts and tensors.
+The result types are defined in :mod:`.evaluated_arch` and importable from here too.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from accelforge.errors import SpecError, SpecWarning
@@ -18,7 +19,15 @@ from accelforge.frontend._expressions import ExpressionNamespace
 from accelforge.frontend.arch import Arch, Compute, Container, Memory, Spatial
 from accelforge.frontend.costs import resolve_costs
 from accelforge.frontend.evaluate_workload import EinsumFacts, EvaluatedWorkload, evaluate_variables
-from accelforge.frontend.sets import RankVariableSet, TensorSet
+from accelforge.frontend.evaluated_arch import (
+    EvaluatedAction,
+    EvaluatedArch,
+    EvaluatedComponent,
+    EvaluatedContainer,
+    EvaluatedSpatial,
+    EvaluatedTensors,
+)
+from accelforge.frontend.sets import RankVariableSet
 from accelforge.frontend.values import (
     Where,
     evaluate_in_order,
@@ -65,126 +74,6 @@ class NodeView(ExpressionNamespace):
         return self._fields[name]
 
 
-@dataclass
-class EvaluatedSpatial:
-    """A fanout dimension with its sets evaluated."""
-
-    name: str
-    fanout: int
-    reuse: TensorSet
-    may_reuse: TensorSet
-    loop_bounds: list[tuple[RankVariableSet, str, int]]
-    min_usage: float
-    usage_scale: float
-    power_gateable: bool
-
-
-@dataclass
-class EvaluatedAction:
-    """An action with scaled energy (per action) and scaled throughput (actions per second)."""
-
-    name: str
-    energy: float
-    throughput: float
-    bits_per_action: float | None = None
-    values_per_action: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class EvaluatedTensors:
-    """Tensor placement sets; a ``str`` is a set expression resolved at mapping time."""
-
-    keep: TensorSet | str
-    may_keep: TensorSet | str
-    back: TensorSet
-    tile_shape: list[tuple[RankVariableSet, str, int]]
-    no_refetch_from_above: TensorSet
-    no_resend_to_below: TensorSet
-    tensor_order_options: list[list[TensorSet | str]]
-    force_memory_hierarchy_order: bool
-
-
-@dataclass
-class EvaluatedComponent:
-    """A Memory or Compute evaluated for one Einsum."""
-
-    name: str
-    kind: str
-    enabled: bool
-    component_class: str | None
-    area: float | None
-    leak_power: float
-    area_scale: float
-    leak_power_scale: float
-    energy_scale: float
-    throughput_scale: float
-    actions_scale: float
-    n_parallel_instances: float
-    total_latency: str
-    skip_initial_output_write: bool
-    actions: dict[str, EvaluatedAction]
-    spatial: list[EvaluatedSpatial]
-    cumulative_fanout: int
-    extra_attributes: dict[str, Any]
-    size: float | None = None
-    bits_per_value: dict[str, float] = field(default_factory=dict)
-    bits_per_action: float | None = None
-    values_per_action: dict[str, float] = field(default_factory=dict)
-    tensors: EvaluatedTensors | None = None
-
-    @property
-    def total_area(self) -> float:
-        """Area of all instances (own fanout included; MODEL.md §10.2)."""
-        if self.area is None:
-            raise SpecError(
-                f"component {self.name} has no area: set 'area' or a component_class whose "
-                "cost model gives one."
-            )
-        return self.area * self.cumulative_fanout
-
-    @property
-    def total_leak_power(self) -> float:
-        """Leak power of all instances (own fanout included; MODEL.md §10.2)."""
-        return self.leak_power * self.cumulative_fanout
-
-
-@dataclass
-class EvaluatedContainer:
-    """A Container: only its fanouts."""
-
-    name: str
-    spatial: list[EvaluatedSpatial]
-    kind: str = "Container"
-
-
-@dataclass
-class EvaluatedArch:
-    """The architecture for one Einsum, nodes top-down."""
-
-    einsum: str
-    variables: dict[str, Any]
-    nodes: list[EvaluatedComponent | EvaluatedContainer]
-
-    @property
-    def components(self) -> dict[str, EvaluatedComponent]:
-        """Memories and computes by name."""
-        return {n.name: n for n in self.nodes if isinstance(n, EvaluatedComponent)}
-
-    def path_to(self, compute: str) -> list[EvaluatedComponent | EvaluatedContainer]:
-        """The flattened architecture of ``compute``: nodes above it, other Computes skipped."""
-        path: list[EvaluatedComponent | EvaluatedContainer] = []
-        for node in self.nodes:
-            if node.kind == "Compute":
-                if node.name == compute:
-                    return [*path, node]
-                continue
-            path.append(node)
-        raise SpecError(
-            f"no Compute named '{compute}' in the architecture.",
-            allowed=", ".join(n.name for n in self.nodes if n.kind == "Compute"),
-        )
-
-
 def evaluate_arch(
     arch: Arch,
     workload: EvaluatedWorkload,
@@ -219,7 +108,7 @@ def evaluate_arch(
     for index, node in enumerate(arch.nodes):
         ctx = _Context(scope, facts, memory_names, ("arch", "nodes", index), node, require_costs)
         try:
-            spatial = [_spatial(s, ctx, i) for i, s in enumerate(node.spatial)]
+            spatial = [_spatial(s, ctx) for s in node.spatial]
             own_fanout = fanout * math.prod(s.fanout for s in spatial)
             if not isinstance(node, Compute):
                 fanout = own_fanout  # a Compute is a side branch, not a parent of later nodes
@@ -247,7 +136,7 @@ class _Context:
         """The field path ``arch.nodes.<name>.<parts>``; named list entries map to indices."""
         where = Where(f"arch.nodes.{self.node.name}", self.loc, f"Einsum {self.facts.name}")
         lists = {"actions": getattr(self.node, "actions", []), "spatial": self.node.spatial}
-        previous = None
+        previous = ""  # the part before ``part``; "" names no list
         for part in parts:
             index = None
             if previous in lists:
@@ -277,7 +166,7 @@ def _comparisons(items: list, ctx: _Context, *parts: Any) -> list[tuple[RankVari
     ]
 
 
-def _spatial(spatial: Spatial, ctx: _Context, index: int) -> EvaluatedSpatial:
+def _spatial(spatial: Spatial, ctx: _Context) -> EvaluatedSpatial:
     parts = ("spatial", spatial.name)
     nothing = ctx.facts.symbols["Nothing"]
     reuse = ctx.tensors(spatial.reuse, *parts, "reuse", default=nothing)
@@ -371,7 +260,7 @@ def _component(
         cumulative_fanout=fanout,
         extra_attributes=extra,
     )
-    if is_memory:
+    if isinstance(node, Memory):
         out.size = values["size"]
         if not out.size >= 0:
             raise ctx.where("size").error(

@@ -124,7 +124,7 @@ def evaluate_workload(spec: Spec) -> EvaluatedWorkload:
     result = EvaluatedWorkload(variables=variables, rank_sizes=rank_sizes, graph=graph)
     for index, einsum in enumerate(spec.workload.einsums):
         result.einsums[einsum.name] = _einsum_facts(spec, result, einsum, index)
-    _tensor_facts(spec, result)
+    _tensor_facts(result)
     return result
 
 
@@ -137,7 +137,7 @@ def _rank_sizes(spec: Spec, scope: dict[str, Any]) -> dict[str, int]:
     return evaluate_in_order(spec.workload.rank_sizes, scope, where, one)
 
 
-def _base_symbols(spec: Spec, result: EvaluatedWorkload, einsum: Einsum) -> dict[str, Any]:
+def _base_symbols(result: EvaluatedWorkload, einsum: Einsum) -> dict[str, Any]:
     graph = result.graph
     names = einsum.tensor_names
     rank_vars = sorted(einsum.rank_variables)
@@ -180,7 +180,7 @@ def _bits_lookup(result: EvaluatedWorkload, einsum: Einsum, tensor: str) -> Any:
 
 def _einsum_facts(spec: Spec, result: EvaluatedWorkload, einsum: Einsum, index: int) -> EinsumFacts:
     loc = ("workload", "einsums", index)
-    symbols = _base_symbols(spec, result, einsum)
+    symbols = _base_symbols(result, einsum)
     scope = {
         **result.variables,
         "spec": spec,
@@ -293,7 +293,7 @@ def _bits_per_value(
     return bits
 
 
-def _tensor_facts(spec: Spec, result: EvaluatedWorkload) -> None:
+def _tensor_facts(result: EvaluatedWorkload) -> None:
     first: dict[str, EinsumFacts] = {}
     for facts in result.einsums.values():
         for tensor, bits in facts.bits_per_value.items():

@@ -51,7 +51,7 @@ class Affine:
         return np.asarray(total)
 
 
-def parse_affine(text: str, constants: Mapping[str, int] | None = None) -> Affine:
+def parse_affine(text: str, constants: Mapping[str, float] | None = None) -> Affine:
     """Parse an affine expression over rank variables; other names come from ``constants``."""
     try:
         tree = ast.parse(text.strip(), mode="eval").body
@@ -63,7 +63,7 @@ def parse_affine(text: str, constants: Mapping[str, int] | None = None) -> Affin
 
 
 def _collect(
-    node: ast.AST, scale: int, coefs: dict[str, int], constants: Mapping[str, int], text: str
+    node: ast.AST, scale: int, coefs: dict[str, int], constants: Mapping[str, float], text: str
 ) -> int:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return int(scale * node.value)
@@ -100,7 +100,7 @@ class Constraint:
     upper: float
 
 
-def parse_constraint(text: str, constants: Mapping[str, int] | None = None) -> list[Constraint]:
+def parse_constraint(text: str, constants: Mapping[str, float] | None = None) -> list[Constraint]:
     """Parse ``0 <= m < 128`` or ``p + r < 28`` into inclusive integer constraints."""
     try:
         tree = ast.parse(text.strip(), mode="eval").body
@@ -118,7 +118,9 @@ def parse_constraint(text: str, constants: Mapping[str, int] | None = None) -> l
     return out
 
 
-def _difference(left: ast.AST, right: ast.AST, constants: Mapping[str, int], text: str) -> Affine:
+def _difference(
+    left: ast.expr, right: ast.expr, constants: Mapping[str, float], text: str
+) -> Affine:
     node = ast.BinOp(left=left, op=ast.Sub(), right=right)
     coefs: dict[str, int] = {}
     const = _collect(node, 1, coefs, constants, text)

@@ -30,11 +30,10 @@ import math
 from collections.abc import Mapping as AbcMapping
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from accelforge.frontend.mapping import (
+from accelforge.frontend.mapping_nodes import (
     Compute,
-    Mapping,
     Nested,
     Pipeline,
     Sequential,
@@ -43,6 +42,9 @@ from accelforge.frontend.mapping import (
     Storage,
     Temporal,
 )
+
+if TYPE_CHECKING:
+    from accelforge.frontend.mapping import Mapping
 
 __all__ = ["RenderItem", "mapping_items", "render_html", "render_text"]
 
@@ -217,25 +219,25 @@ def _loop_text(node: Temporal, outer: dict[str, Any], body: dict[str, Any]) -> s
     var = "/".join(names)
     tile = node.tile_shape
     size = next((outer[n] for n in names if n in outer), None)
-    is_int = isinstance(tile, int) and not isinstance(tile, bool)
+    int_tile = tile if isinstance(tile, int) and not isinstance(tile, bool) else None
     spatial = isinstance(node, Spatial)
     word = "spatial-for" if spatial else "for"
     if isinstance(size, int) and not isinstance(size, bool):
         text = f"{word} {var} in [0, {size})"
         if tile is not None:
             text += f" step {tile}"
-        count = math.ceil(size / tile) if is_int and tile > 0 else None
+        count = math.ceil(size / int_tile) if int_tile is not None and int_tile > 0 else None
     else:
         text = f"{word} {var}" + (f", tile {tile}" if tile is not None else "")
         count = None
-    if spatial:
+    if isinstance(node, Spatial):
         text += f" over {node.component}.{node.name}"
     if count is not None:
         unit = "instance" if spatial else "iteration"
         text += f" ({count} {unit}{'s' if count != 1 else ''})"
     for name in names:
         if name in outer:  # ranges are shown only below a known bound
-            body[name] = tile if is_int else None
+            body[name] = int_tile
     return text
 
 

@@ -1,15 +1,15 @@
-"""Write a :class:`~accelforge.frontend.mapping.Mapping` back out as a ``mapping:`` YAML section.
+r"""Write a :class:`~accelforge.frontend.mapping.Mapping` back out as a ``mapping:`` YAML section.
 
-The output uses the node tags of SPEC_FORMAT §7.1 (``!Storage``, ``!Temporal``, ``!Spatial``,
-``!Compute``, ``!Nested``, ``!Sequential``, ``!Pipeline``, ``!Split``) and only the fields whose
-value differs from the field's default, in the order the reference mappings use. Leaf nodes are
-written in flow style (``- !Storage {tensors: [A, B], component: MainMemory}``), branch nodes in
-block style with a ``nodes:`` list.
+The output uses the node tags of docs/SPEC_FORMAT.md §7.1 (``!Storage``, ``!Temporal``,
+``!Spatial``, ``!Compute``, ``!Nested``, ``!Sequential``, ``!Pipeline``, ``!Split``) and only the
+fields whose value differs from the field's default, in the order the reference mappings use. Leaf
+nodes are written in flow style (``- !Storage {tensors: [A, B], component: MainMemory}``), branch
+nodes in block style with a ``nodes:`` list.
 
 Scalars are written so that loading the text gives the same values back: ints stay ints, floats
 keep a decimal point, and a string is quoted whenever it would otherwise read as another type
 (``"8"``, ``"true"``) or contains YAML syntax (``"M // 4"``). Because spec files are rendered
-with Jinja2 before parsing, a ``{`` inside a quoted string is written as the escape ``\\x7b`` so
+with Jinja2 before parsing, a ``{`` inside a quoted string is written as the escape ``\x7b`` so
 that no ``{{``, ``{%`` or ``{#`` reaches the template engine.
 """
 
@@ -18,12 +18,15 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping as AbcMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_core import PydanticUndefined
 
 from accelforge.frontend._base import SpecModel
-from accelforge.frontend.mapping import NODE_CLASSES, Mapping, Nested
+from accelforge.frontend.mapping_nodes import NODE_CLASSES, Nested
+
+if TYPE_CHECKING:
+    from accelforge.frontend.mapping import Mapping
 
 __all__ = ["format_scalar", "mapping_to_yaml", "node_fields"]
 

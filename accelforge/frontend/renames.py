@@ -1,4 +1,7 @@
-"""Spec-wide renames (SPEC_FORMAT §5.5): ``renames: {einsums: [{name, tensor_accesses, ...}]}``."""
+"""Spec-wide renames (docs/SPEC_FORMAT.md §5.5).
+
+The form is ``renames: {einsums: [{name, tensor_accesses, ...}]}``.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed sets used by set expressions: tensor sets and rank-variable sets (SPEC_FORMAT §5).
+"""Typed sets used by set expressions: tensor sets and rank-variable sets (docs/SPEC_FORMAT.md §5).
 
 Tensor sets and rank-variable sets are different types; combining one with the other is an
 error that says which kind the field expects (AccelForge accepts the mix and fails later).
@@ -12,10 +12,10 @@ from typing import Any
 from accelforge.errors import ExpressionError
 from accelforge.frontend._expressions import ExpressionNamespace
 
-__all__ = ["RankVariableSet", "TensorSet"]
+__all__ = ["RankVariableSet", "TensorSet", "TypedSet"]
 
 
-class _TypedSet(ExpressionNamespace):
+class TypedSet(ExpressionNamespace):
     """A frozen set of names with a universe for complements."""
 
     kind = "names"
@@ -24,35 +24,35 @@ class _TypedSet(ExpressionNamespace):
         self._universe = frozenset(universe)
         self._names = frozenset(names)
 
-    def _same_kind(self, other: object, op: str) -> _TypedSet:
-        if isinstance(other, _TypedSet) and other.kind == self.kind:
+    def _same_kind(self, other: object, op: str) -> TypedSet:
+        if isinstance(other, TypedSet) and other.kind == self.kind:
             return other
-        if isinstance(other, _TypedSet):
+        if isinstance(other, TypedSet):
             raise ExpressionError(
                 f"cannot combine {self.kind} {self!s} with {other.kind} {other!s} using '{op}'; "
                 "tensor sets and rank-variable sets are different types"
             )
         raise ExpressionError(f"cannot combine {self.kind} {self!s} with {other!r} using '{op}'")
 
-    def _new(self, names: Iterable[str]) -> _TypedSet:
+    def _new(self, names: Iterable[str]) -> TypedSet:
         clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._names = frozenset(names)
         return clone
 
-    def __or__(self, other: object) -> _TypedSet:
+    def __or__(self, other: object) -> TypedSet:
         return self._new(self._names | self._same_kind(other, "|")._names)
 
-    def __and__(self, other: object) -> _TypedSet:
+    def __and__(self, other: object) -> TypedSet:
         return self._new(self._names & self._same_kind(other, "&")._names)
 
-    def __sub__(self, other: object) -> _TypedSet:
+    def __sub__(self, other: object) -> TypedSet:
         return self._new(self._names - self._same_kind(other, "-")._names)
 
-    def __xor__(self, other: object) -> _TypedSet:
+    def __xor__(self, other: object) -> TypedSet:
         return self._new(self._names ^ self._same_kind(other, "^")._names)
 
-    def __invert__(self) -> _TypedSet:
+    def __invert__(self) -> TypedSet:
         return self._new(self._universe - self._names)
 
     def __add__(self, other: object) -> Any:
@@ -60,7 +60,8 @@ class _TypedSet(ExpressionNamespace):
 
     __radd__ = __add__
 
-    def __call__(self) -> _TypedSet:
+    def __call__(self) -> TypedSet:
+        """The set itself: calling a set (``X()``) is the same as naming it (``X``)."""
         return self
 
     def __len__(self) -> int:
@@ -70,7 +71,7 @@ class _TypedSet(ExpressionNamespace):
         return iter(sorted(self._names))
 
     def __contains__(self, item: object) -> bool:
-        if isinstance(item, _TypedSet):
+        if isinstance(item, TypedSet):
             return item._names <= self._names
         return item in self._names
 
@@ -78,7 +79,7 @@ class _TypedSet(ExpressionNamespace):
         return bool(self._names)
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, _TypedSet):
+        if isinstance(other, TypedSet):
             return self.kind == other.kind and self._names == other._names
         if isinstance(other, (set, frozenset)):
             return self._names == other
@@ -99,13 +100,13 @@ class _TypedSet(ExpressionNamespace):
         return self._names
 
 
-class RankVariableSet(_TypedSet):
+class RankVariableSet(TypedSet):
     """A set of rank variables (loop indices) of one Einsum."""
 
     kind = "rank variables"
 
 
-class TensorSet(_TypedSet):
+class TensorSet(TypedSet):
     """A set of tensors of one Einsum.
 
     ``rank_variables`` and ``bits_per_value`` read from the Einsum's tensor accesses through

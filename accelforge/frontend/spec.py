@@ -64,7 +64,7 @@ class Spec(SpecModel):
     model: ModelSettings = Field(default_factory=ModelSettings)
 
     @classmethod
-    def _refuse_unknown(cls, data: Mapping[str, Any], loc: Sequence[str | int]) -> None:
+    def _refuse_unknown(cls, data: Mapping[str, Any], loc: Sequence[str | int]) -> None:  # noqa: ARG003 - overrides SpecModel's
         unknown = [k for k in data if k not in SPEC_KEYS]
         if unknown:
             raise SpecError(
@@ -74,9 +74,9 @@ class Spec(SpecModel):
             )
 
     @classmethod
-    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:  # noqa: ARG003 - a SpecModel hook
         """Build each section with its own rules."""
-        builders = {
+        builders: dict[str, type[SpecModel]] = {
             "arch": Arch,
             "workload": Workload,
             "renames": Renames,
@@ -114,7 +114,7 @@ class Spec(SpecModel):
         strict: bool = False,
         **kwargs: Any,
     ) -> Spec:
-        """Load a spec from one or more YAML files (SPEC_FORMAT §2).
+        """Load a spec from one or more YAML files (docs/SPEC_FORMAT.md §2).
 
         Parameters
         ----------
@@ -133,7 +133,7 @@ class Spec(SpecModel):
                 warnings.simplefilter("error", SpecWarning)
             try:
                 loaded = load_yaml_files(list(files), jinja_parse_data, strict=strict, **kwargs)
-                data = loaded.data
+                data: Mapping[str, Any] = loaded.data
                 if top_key is not None:
                     data = {top_key: data.get(top_key)} if top_key in data else data
                 try:
@@ -224,10 +224,9 @@ class Spec(SpecModel):
         for node in arch.nodes:
             fanout = " x ".join(f"{s.name}={s.fanout}" for s in node.spatial)
             size = ""
-            if getattr(node, "size", None) is not None:
-                size = (
-                    f", size {node.size:,.0f} bits" if node.size != float("inf") else ", size inf"
-                )
+            bits = getattr(node, "size", None)  # containers have no size
+            if bits is not None:
+                size = f", size {bits:,.0f} bits" if bits != float("inf") else ", size inf"
             lines.append(
                 f"  {node.kind} {node.name}{size}" + (f", fanout {fanout}" if fanout else "")
             )

@@ -1,7 +1,7 @@
 """Evaluating spec values: numbers, booleans, set expressions, keyed maps, dependency order.
 
 These helpers sit between the raw spec objects and :mod:`accelforge.frontend._expressions`;
-they add the field path to every error (SPEC_FORMAT §4.6) and enforce the result type.
+they add the field path to every error (docs/SPEC_FORMAT.md §4.6) and enforce the result type.
 A :class:`Where` carries both the readable path used in messages
 (``arch.nodes.MAC.actions.compute.energy``) and the index path used to find the YAML line
 (``("arch", "nodes", 2, "actions", 0, "energy")``).
@@ -18,7 +18,7 @@ from typing import Any
 from accelforge.errors import ExpressionError, SpecError
 from accelforge.frontend._expressions import evaluate_expression, parse_literal, referenced_names
 from accelforge.frontend._yaml import QuotedStr
-from accelforge.frontend.sets import RankVariableSet, TensorSet
+from accelforge.frontend.sets import RankVariableSet, TensorSet, TypedSet
 
 __all__ = [
     "DEFERRED_SET_NAMES",
@@ -60,7 +60,7 @@ def evaluate_raw(
 ) -> Any:
     """Evaluate one value: literals pass through, strings are literals or expressions.
 
-    In free-form maps a quoted YAML string stays a literal string (SPEC_FORMAT §4.4).
+    In free-form maps a quoted YAML string stays a literal string (docs/SPEC_FORMAT.md §4.4).
     """
     if isinstance(raw, str):
         if free_form and isinstance(raw, QuotedStr):
@@ -129,14 +129,14 @@ def evaluate_set(
     scope: Mapping[str, Any],
     where: Where,
     *,
-    kind: type | tuple[type, ...] = TensorSet,
+    kind: type[TypedSet] | tuple[type[TypedSet], ...] = TensorSet,
     default: Any = None,
     deferred_names: Iterable[str] = (),
 ) -> Any:
     """Evaluate a set expression; returns the set, or the text itself when it must wait.
 
-    Expressions naming a memory or ``Above`` are resolved at mapping time (SPEC_FORMAT §5.4),
-    so they are kept as strings here.
+    Expressions naming a memory or ``Above`` are resolved at mapping time (docs/SPEC_FORMAT.md
+    §5.4), so they are kept as strings here.
     """
     if raw is None:
         return default

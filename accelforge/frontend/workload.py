@@ -1,4 +1,4 @@
-"""Workload spec objects: the Einsum cascade, tensor accesses, projections (SPEC_FORMAT §6)."""
+"""Workload spec objects: Einsum cascade, tensor accesses, projections (docs/SPEC_FORMAT.md §6)."""
 
 from __future__ import annotations
 

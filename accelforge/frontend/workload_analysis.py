@@ -1,6 +1,6 @@
 """Workload-wide facts: the tensor graph, iteration spaces, rank-variable bounds, tensor shapes.
 
-Everything here is independent of the architecture. Checks follow SPEC_FORMAT §6.2-§6.6:
+Everything here is independent of the architecture. Checks follow docs/SPEC_FORMAT.md §6.2-§6.6:
 consistent tensor ranks, one producer per tensor, topological order, no cycles, bounded rank
 variables that agree across Einsums.
 """
@@ -64,7 +64,7 @@ class WorkloadGraph:
         return out
 
 
-def analyze_workload(workload: Workload, constants: Mapping[str, int]) -> WorkloadGraph:
+def analyze_workload(workload: Workload, constants: Mapping[str, float]) -> WorkloadGraph:
     """Check the workload graph and compute iteration spaces and shapes.
 
     ``constants`` holds evaluated rank sizes and variables usable in ISL constraints.
@@ -172,8 +172,8 @@ def _check_order(workload: Workload, graph: WorkloadGraph) -> None:
 def _einsum_space(
     workload: Workload,
     einsum: Einsum,
-    rank_sizes: Mapping[str, int],
-    constants: Mapping[str, int],
+    rank_sizes: Mapping[str, float],
+    constants: Mapping[str, float],
     index: int,
 ) -> EinsumSpace:
     loc = ("workload", "einsums", index)
@@ -206,14 +206,14 @@ def _einsum_space(
     return EinsumSpace(bounds=bounds, n_points=space.point_count(), space=space)
 
 
-def _parse(text: str, constants: Mapping[str, int], loc: tuple) -> list[Constraint]:
+def _parse(text: str, constants: Mapping[str, float], loc: tuple) -> list[Constraint]:
     try:
         return parse_constraint(str(text), constants)
     except SpecError as err:
         raise err.with_location(loc_prefix=loc) from None
 
 
-def _parse_expr(text: str, constants: Mapping[str, int], loc: tuple):
+def _parse_expr(text: str, constants: Mapping[str, float], loc: tuple):
     try:
         return parse_affine(str(text), constants)
     except SpecError as err:
@@ -236,7 +236,7 @@ def _check_bound_agreement(workload: Workload, graph: WorkloadGraph) -> None:
 
 
 def _shape(
-    workload: Workload, graph: WorkloadGraph, tensor: str, rank_sizes: Mapping[str, int]
+    workload: Workload, graph: WorkloadGraph, tensor: str, rank_sizes: Mapping[str, float]
 ) -> dict[str, int]:
     sources = [graph.producers[tensor]] if tensor in graph.producers else graph.consumers[tensor]
     shape: dict[str, int] = {}

@@ -15,12 +15,12 @@ from accelforge.mapper.events import (
     EinsumDone,
     JoinStep,
     RunFinished,
-    RunProgress,
     RunStarted,
     RunWarning,
     TemplateDone,
 )
 from accelforge.mapper.executors import InProcessExecutor, ProcessExecutor
+from accelforge.mapper.progress import RunProgress
 
 __all__ = [
     "EinsumDone",

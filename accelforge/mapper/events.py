@@ -1,4 +1,4 @@
-"""The events a mapper run emits (MAPPER.md §11), in this order for a given spec.
+"""The events a mapper run emits (docs/MAPPER.md §11), in this order for a given spec.
 
 ::
 
@@ -17,8 +17,7 @@ and can cross a process boundary. Fields holding a dict or a DataFrame make an e
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import pandas as pd
@@ -28,7 +27,6 @@ __all__ = [
     "Event",
     "JoinStep",
     "RunFinished",
-    "RunProgress",
     "RunStarted",
     "RunStatus",
     "RunWarning",
@@ -154,7 +152,7 @@ class EinsumDone:
 
 @dataclass(frozen=True)
 class JoinStep:
-    """One Einsum was joined (FFM, MAPPER.md §6.4).
+    """One Einsum was joined (FFM, docs/MAPPER.md §6.4).
 
     Attributes
     ----------
@@ -231,34 +229,3 @@ class RunFinished:
 
 Event = RunStarted | TemplateDone | EinsumDone | JoinStep | RunWarning | RunFinished
 """Any event of a mapper run."""
-
-
-@dataclass(frozen=True)
-class RunProgress:
-    """A snapshot of a run's progress (``MapperRun.progress``).
-
-    Attributes
-    ----------
-    phase : str
-        ``"pmappings"``, ``"join"`` or ``"finished"``.
-    templates_done, templates_total : int
-        Templates reported and planned.
-    einsums_done, einsums_total : int
-        Einsums whose templates have all reported, and Einsums.
-    rows_kept : int
-        Pmappings kept so far, over all Einsums.
-    elapsed : float
-        Seconds since the run started.
-    best_energy : float
-        The lowest energy of a full mapping once the join finished; before, the sum of the
-        per-Einsum lowest pmapping energies (a lower bound); ``inf`` while an Einsum has none.
-    """
-
-    phase: Literal["pmappings", "join", "finished"] = "pmappings"
-    templates_done: int = 0
-    templates_total: int = 0
-    einsums_done: int = 0
-    einsums_total: int = 0
-    rows_kept: int = 0
-    elapsed: float = 0.0
-    best_energy: float = field(default=math.inf)

@@ -1,4 +1,4 @@
-"""Executors: where the mapper's units of work run (ARCHITECTURE.md "Mapper pipeline").
+"""Executors: where the mapper's units of work run (docs/ARCHITECTURE.md "Mapper pipeline").
 
 An :class:`Executor` has two methods, ``submit(fn, *args)`` returning a
 :class:`concurrent.futures.Future` and ``shutdown(cancel=...)``, plus ``n_workers``. The run
@@ -96,8 +96,8 @@ class InProcessExecutor:
             future.set_exception(exc)
         return future
 
-    def shutdown(self, cancel: bool = False) -> None:
-        """Refuse further calls (nothing is ever pending)."""
+    def shutdown(self, cancel: bool = False) -> None:  # noqa: ARG002 - Executor's signature
+        """Refuse further calls (nothing is ever pending, so ``cancel`` changes nothing)."""
         self._closed = True
 
     def __enter__(self) -> InProcessExecutor:
@@ -203,7 +203,7 @@ class Outcome:
 
 
 def rss_bytes() -> int:
-    """This process's resident memory, from ``/proc`` or ``getrusage`` (peak); 0 if unknown."""
+    """The process's resident memory, from ``/proc`` or ``getrusage`` (peak); 0 if unknown."""
     try:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -228,15 +228,16 @@ class _CallState:
 
     deadline: float
     memory_bytes: float
-    stopped: tuple[str, str] | None = None
+    stopped: tuple[Literal["time_limit", "memory_limit"], str] | None = None
 
 
 _CALL: contextvars.ContextVar[_CallState | None] = contextvars.ContextVar("_CALL", default=None)
 
 
 def interruption() -> str | None:
-    """Why the guarded call in progress should stop now: ``"time_limit"`` (its own limit or
-    the run's unit deadline passed) or ``"memory_limit"``; None to go on (or outside a call).
+    """Why the guarded call in progress should stop now, or None to go on (or outside a call).
+
+    ``"time_limit"``: its own limit or the run's unit deadline passed; ``"memory_limit"``.
 
     Long calls (the tile search between chunks) poll this and return what is final so far.
     """

@@ -2,14 +2,26 @@
 
 Ties: of rows equal in every column only the first (lowest index) is kept, so results do not
 depend on worker count or event order when inputs are sorted deterministically. Inside the search
-a tie is interchangeable; the final answer keeps its ties (``keep_ties``, MAPPER.md §7).
+a tie is interchangeable; the final answer keeps its ties (``keep_ties``, docs/MAPPER.md §7).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-__all__ = ["group_ids", "pareto_mask", "pareto_mask_grouped", "tolerant_view", "unique_rows"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "group_ids",
+    "pareto_front_2d",
+    "pareto_mask",
+    "pareto_mask_grouped",
+    "tolerant_view",
+    "unique_rows",
+]
 
 
 BLOCK = 32
@@ -23,7 +35,7 @@ def pareto_mask(values: np.ndarray, *, keep_ties: bool = False) -> np.ndarray:
     separate rows are dropped; rows that equal another in every column but the first and are
     no better in it go next; rows that a few pivot rows dominate go next; the rest are visited
     in lexicographic order (a row's dominators come before it) in blocks checked against the
-    kept rows with numpy.
+    kept rows with numpy. With two informative columns one sorted sweep decides every row.
     """
     values = np.asarray(values, dtype=float)
     n = len(values)
@@ -37,6 +49,8 @@ def pareto_mask(values: np.ndarray, *, keep_ties: bool = False) -> np.ndarray:
     if values.shape[1] <= 1:
         mask[int(np.argmin(values[:, 0])) if values.shape[1] else 0] = True
         return mask
+    if values.shape[1] == 2:
+        return _pareto_mask_2d(values)
     rows = _best_in_first_column(values)
     rows = rows[~_dominated_by_pivots(values, rows)]
     ordered_rows = rows[np.lexsort((rows, *values[rows].T[::-1]))]
@@ -55,9 +69,40 @@ def pareto_mask(values: np.ndarray, *, keep_ties: bool = False) -> np.ndarray:
     return mask
 
 
+def _pareto_mask_2d(values: np.ndarray) -> np.ndarray:
+    """:func:`pareto_mask` of two columns, by one sorted sweep.
+
+    In (column 0, column 1, index) order, a row is kept when it is lower in column 1 than every
+    row before it (those are no worse in column 0).
+    """
+    n = len(values)
+    order = np.lexsort((np.arange(n), values[:, 1], values[:, 0]))
+    second = values[order, 1]
+    keep = np.ones(n, dtype=bool)
+    keep[1:] = second[1:] < np.minimum.accumulate(second)[:-1]
+    mask = np.zeros(n, dtype=bool)
+    mask[order[keep]] = True
+    return mask
+
+
+def pareto_front_2d(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """The rows of ``data`` not dominated in columns ``x`` and ``y``, both minimised.
+
+    The rows keep their index labels and are sorted by ``x``, then ``y``. Rows missing ``x``
+    or ``y`` (NaN) are left out; of rows equal in both only the first is kept (as
+    :func:`pareto_mask` does). Empty when ``data`` lacks either column.
+    """
+    if data.empty or x not in data or y not in data:
+        return data.iloc[0:0]
+    values = data[[x, y]].to_numpy(dtype=float)
+    rows = np.flatnonzero(~np.isnan(values).any(axis=1))
+    front = data.iloc[rows[pareto_mask(values[rows])]]
+    return front.sort_values([x, y], kind="stable")
+
+
 def _informative_columns(values: np.ndarray) -> np.ndarray:
     """``values`` without constant columns and without repeats of an earlier column."""
-    keep = []
+    keep: list[int] = []
     for j in range(values.shape[1]):
         column = values[:, j]
         if column.min() == column.max():
@@ -69,8 +114,10 @@ def _informative_columns(values: np.ndarray) -> np.ndarray:
 
 
 def _best_in_first_column(values: np.ndarray) -> np.ndarray:
-    """Indices of the rows lowest in column 0 (first index on ties) among rows equal in the
-    other columns; every other row is dominated or an exact tie of a later-kept one."""
+    """Indices of the rows lowest in column 0 (first index on ties) among rows equal elsewhere.
+
+    Every other row is dominated or an exact tie of a later-kept one.
+    """
     n = len(values)
     order = np.lexsort((np.arange(n), values[:, 0], *values[:, 1:].T[::-1]))
     rest = values[order, 1:]
@@ -80,8 +127,11 @@ def _best_in_first_column(values: np.ndarray) -> np.ndarray:
 
 
 def _dominated_by_pivots(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """For each of ``rows``: whether a pivot row (best in a column, or in scaled sum) beats it
-    (no worse everywhere and better somewhere, or an exact tie with a lower index)."""
+    """For each of ``rows``: whether a pivot row (best in a column, or in scaled sum) beats it.
+
+    Beating is being no worse everywhere and better somewhere, or an exact tie with a lower
+    index.
+    """
     part = values[rows]
     span = part.max(axis=0) - part.min(axis=0)
     scaled = (part - part.min(axis=0)) / np.where(span > 0, span, 1.0)
@@ -206,7 +256,7 @@ def tolerant_view(
     stages: int = 1,
     n_einsums: int = 1,
 ) -> np.ndarray:
-    """The columns Pareto pruning compares, rounded as MAPPER.md §8 allows; values never change.
+    """The columns Pareto pruning compares, rounded as docs/MAPPER.md §8 allows (values unchanged).
 
     The first ``n_objectives`` columns are rounded down to a log grid of ratio (1 + eps) with
     (1 + eps) ** stages = 1 + objective_tolerance, so after every pruning stage a kept row is

@@ -1,4 +1,4 @@
-"""Access counting for one Einsum path (MODEL.md §3-§5): reads and writes per holder.
+"""Access counting for one Einsum path (docs/MODEL.md §3-§5): reads and writes per holder.
 
 Counts are in values; :mod:`accelforge.model.actions` converts them to actions. Each tensor is
 counted in its own view of the path (§1.5): its holders, every loop and the Compute, with
@@ -67,7 +67,7 @@ def tensor_view(
 
     A spatial loop replicates its component and everything below it, so it must sit below
     every holder of the tensor above that component and above every holder at or below it;
-    where the written order disagrees, the loop is moved the shortest way (MODEL.md §1.5).
+    where the written order disagrees, the loop is moved the shortest way (docs/MODEL.md §1.5).
     """
     view: list[Hold | Loop | Compute] = [
         n
@@ -138,12 +138,12 @@ def count_tensor(
     level: Mapping[str, int] | None = None,
     copy: bool = False,
 ) -> TensorTransfers:
-    """Apply the core rule of MODEL.md §4 to one tensor view.
+    """Apply the core rule of docs/MODEL.md §4 to one tensor view.
 
     ``may_reuse[(component, dimension)]`` says whether the tensor may be multicast / reduced on
     that fanout dimension. With ``unit_level``, spatial loops replicating components at or
     above that arch level count 1 (per-instance counts for latency, §9.1). With ``copy`` (a
-    copy Einsum, as AccelForge 1.0.467 counts it, MODEL.md §11) the Compute exchanges
+    copy Einsum, as AccelForge 1.0.467 counts it, docs/MODEL.md §11) the Compute exchanges
     nothing and data moves only upward: every holder below the first reads what it holds,
     once per iteration of the loops above it, and writes it into its parent.
     """
@@ -154,7 +154,7 @@ def count_tensor(
     reads: list[Any] = [0.0] * len(holders)
     writes: list[Any] = [0.0] * len(holders)
     shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
-    a_all, a_hat = _Product(), _Product()  # A_X and Â_X of MODEL.md §4 (B_X divides A_X)
+    a_all, a_hat = _Product(), _Product()  # A_X and Â_X of docs/MODEL.md §4 (B_X divides A_X)
     spatial_open: list[Loop] = []  # spatial loops with no holder of the tensor below them yet
     vown: list[Any] = []
     kown: list[Any] = []
@@ -173,7 +173,7 @@ def count_tensor(
         multicast = _multicast_product(spatial_open, info, may_reuse, unit_level, level)
         vpar = a_all.value(u / multicast)
         if holders and node is not holders[0]:
-            parent = holders.index(node) - 1 if not is_compute else len(holders) - 1
+            parent = len(holders) - 1 if isinstance(node, Compute) else holders.index(node) - 1
             reads[parent] = reads[parent] + vpar
             if output:
                 s_x = float(skip_initial_output_write[node.component])
@@ -224,8 +224,10 @@ def _count_copy(
 def _unit_factor(
     loop: Loop, factor: Any, unit_level: int | None, level: Mapping[str, int] | None
 ) -> Any:
-    """``factor``, or 1 for a spatial loop replicating components at or above ``unit_level``
-    (counts per instance, §9.1)."""
+    """``factor``, or 1 for a spatial loop replicating components at or above ``unit_level``.
+
+    The latter counts per instance (§9.1).
+    """
     if loop.spatial and unit_level is not None and level is not None:
         if level[loop.component or ""] <= unit_level:
             return 1.0
@@ -233,8 +235,10 @@ def _unit_factor(
 
 
 class _Product:
-    """A running product that keeps scalar and array factors apart, so that a product of
-    many scalars and a few arrays costs only the array multiplications."""
+    """A running product that keeps scalar and array factors apart.
+
+    A product of many scalars and a few arrays then costs only the array multiplications.
+    """
 
     __slots__ = ("array", "scalar")
 

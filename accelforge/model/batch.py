@@ -15,8 +15,8 @@ import numpy as np
 
 from accelforge.frontend import mapping as m
 from accelforge.model.einsum_eval import check_structure, einsum_quantities
-from accelforge.model.evaluate import _simple_variables, _tile_values
-from accelforge.model.occupancy import bits_by_memory, joint_usage
+from accelforge.model.evaluate import simple_variables, tile_values
+from accelforge.model.occupancy import bits_by_memory, joint_usage, memory_size
 from accelforge.model.paths import assign_factors, einsum_paths
 from accelforge.model.result import leak_energy
 
@@ -53,20 +53,20 @@ def evaluate_batch(spec: Spec, mapping: m.Mapping, tiles: Sequence[Any]) -> Batc
     Row k holds candidate tile shapes of :func:`loop_nodes` ``(mapping)[k]``. Candidates
     that break a rule the scalar model would raise for are marked invalid, not raised.
     """
-    tiles = np.asarray(tiles, dtype=float)
+    grid = np.asarray(tiles, dtype=float)
     workload = spec.evaluate_workload()
     loops = loop_nodes(mapping)
-    if tiles.ndim != 2 or tiles.shape[0] != len(loops):
-        raise ValueError(f"tiles must have shape ({len(loops)}, N); got {tiles.shape}")
+    if grid.ndim != 2 or grid.shape[0] != len(loops):
+        raise ValueError(f"tiles must have shape ({len(loops)}, N); got {grid.shape}")
     paths = einsum_paths(
         mapping,
         {n: f.einsum.tensor_names for n, f in workload.einsums.items()},
         {n: f.rank_variable_bounds for n, f in workload.einsums.items()},
-        _tile_values(mapping, workload.variables),
-        _simple_variables(spec),
+        tile_values(mapping, workload.variables),
+        simple_variables(spec),
     )
     row = {id(node): k for k, node in enumerate(loops)}
-    n = tiles.shape[1]
+    n = grid.shape[1]
     valid = np.ones(n, dtype=bool)
     out = BatchResult(valid=valid, energy=np.zeros(n), latency=np.zeros(n))
     order = [e for e in workload.einsums if e in paths]
@@ -77,8 +77,8 @@ def evaluate_batch(spec: Spec, mapping: m.Mapping, tiles: Sequence[Any]) -> Batc
         flat = arch.path_to(path.compute.component)
         check_structure(path, facts, flat)
         for loop in path.loops:
-            loop.tile = tiles[row[loop.node_id]]
-        valid &= assign_factors(path, facts.rank_variable_bounds, _simple_variables(spec))
+            loop.tile = grid[row[loop.node_id]]
+        valid &= assign_factors(path, facts.rank_variable_bounds, simple_variables(spec))
         result = einsum_quantities(path, facts, arch, workload.variables)
         results[einsum] = result
         for node in flat:
@@ -102,7 +102,7 @@ def evaluate_batch(spec: Spec, mapping: m.Mapping, tiles: Sequence[Any]) -> Batc
         order,
         paths,
         {e: results[e].reservations for e in order},
-        lambda einsum, memory: archs[einsum].components[memory].size,
+        lambda einsum, memory: memory_size(archs[einsum], memory),
     )
     for memory, joint in usage.items():
         out.peak_bits[memory] = np.broadcast_to(joint.bits, (n,))

@@ -1,4 +1,4 @@
-"""Arch constraints checked on a user mapping (SPEC_FORMAT §7.3, §7.4).
+"""Arch constraints checked on a user mapping (docs/SPEC_FORMAT.md §7.3, §7.4).
 
 Storing a tensor in a memory whose ``tensors.keep`` / ``may_keep`` does not allow it is an
 error (the placement does not exist in the architecture). The mapper-only constraints (a
@@ -65,7 +65,7 @@ def check_placement(path: EinsumPath, facts: EinsumFacts, flat: list) -> list[st
     notes: list[str] = []
     memories = [n for n in flat if isinstance(n, EvaluatedComponent) and n.kind == "Memory"]
     stored = {(n.component, n.tensor) for n in path.nodes if isinstance(n, Hold)}
-    if facts.einsum.is_copy_operation:  # a copy ends at its backing nodes (MODEL.md §11)
+    if facts.einsum.is_copy_operation:  # a copy ends at its backing nodes (docs/MODEL.md §11)
         deepest = max(i for i, m in enumerate(memories) if any(c == m.name for c, _ in stored))
         memories = memories[: deepest + 1]
     for memory in memories:

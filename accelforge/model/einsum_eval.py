@@ -1,4 +1,4 @@
-"""One Einsum's path: action counts, spatial usage, reservations, latency (MODEL.md §4-§9)."""
+"""One Einsum's path: action counts, spatial usage, reservations, latency (docs/MODEL.md §4-§9)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,8 @@ class EinsumResult:
     einsum: str
     compute: str
     actions: list[ActionRow] = field(default_factory=list)
-    component_latency: dict[str, float] = field(default_factory=dict)
+    component_latency: dict[str, float | np.ndarray] = field(default_factory=dict)
+    """Per component: its latency (an array over candidates in vectorised evaluation)."""
     spatial_used: dict[tuple[str, str], float] = field(default_factory=dict)
     spatial_usage: dict[tuple[str, str], float] = field(default_factory=dict)
     reservations: list[Reservation] = field(default_factory=list)
@@ -215,7 +216,7 @@ def einsum_quantities(
 
 
 def copy_path(path: EinsumPath, facts: EinsumFacts) -> EinsumPath:
-    """The path a copy Einsum's transfers are counted on (AccelForge 1.0.467, MODEL.md §11).
+    """The path a copy Einsum's transfers are counted on (AccelForge 1.0.467, docs/MODEL.md §11).
 
     Every storage node holds the copy's source tensor instead and nodes of one memory merge
     into the first; :func:`~accelforge.model.access.count_tensor` then moves data only
@@ -240,7 +241,7 @@ def path_reservations(
     arch: EvaluatedArch,
     infos: Mapping[str, TensorInfo] | None = None,
 ) -> list[Reservation]:
-    """The path's reservations (MODEL.md §8) for its current loop tiles."""
+    """The path's reservations (docs/MODEL.md §8) for its current loop tiles."""
     if infos is None:
         infos = {
             a.name: TensorInfo.build(a.name, a.projection, a.output)
@@ -256,7 +257,7 @@ def path_reservations(
 
 
 def check_structure(path: EinsumPath, facts: EinsumFacts, flat: list) -> None:
-    """Structural rules that do not depend on tile shapes (SPEC_FORMAT §7.3 item 5)."""
+    """Structural rules that do not depend on tile shapes (docs/SPEC_FORMAT.md §7.3 item 5)."""
     level = {node.name: i for i, node in enumerate(flat)}
     components = {n.name: n for n in flat if isinstance(n, EvaluatedComponent)}
     for node in path.nodes:
@@ -280,8 +281,8 @@ def check_structure(path: EinsumPath, facts: EinsumFacts, flat: list) -> None:
         )
     for loop in path.loops:
         if loop.spatial:
-            node = next((n for n in flat if n.name == loop.component), None)
-            if node is None or loop.dimension not in [s.name for s in node.spatial]:
+            owner = next((n for n in flat if n.name == loop.component), None)
+            if owner is None or loop.dimension not in [s.name for s in owner.spatial]:
                 raise InvalidMappingError(
                     f"the spatial loop over {loop.rank_variable} names fanout dimension "
                     f"'{loop.dimension}' of '{loop.component}', which does not exist on the "
@@ -300,7 +301,7 @@ def _bits_per_value(comp: EvaluatedComponent, tensor: str, facts: EinsumFacts) -
 def _actions_per_value(
     comp: EvaluatedComponent, action: str, tensor: str, facts: EinsumFacts
 ) -> float:
-    """Actions per value moved (MODEL.md §6), including ``actions_scale``."""
+    """Actions per value moved (docs/MODEL.md §6), including ``actions_scale``."""
     act = comp.actions[action]
     values = act.values_per_action.get(tensor) or comp.values_per_action.get(tensor)
     if values:
@@ -326,7 +327,8 @@ def _component_latency(
     comp: EvaluatedComponent,
     per_unit: Mapping[tuple[str, str], float],
     variables: Mapping[str, Any],
-) -> float:
+) -> float | np.ndarray:
+    """``comp``'s ``total_latency`` evaluated with its actions' counts ``per_unit``."""
     views = ActionList(
         [
             ActionView(name, per_unit.get((comp.name, name), 0.0), action.throughput, action.energy)

@@ -13,14 +13,14 @@ from accelforge.frontend.evaluate_workload import EvaluatedWorkload
 from accelforge.frontend.values import Where, evaluate_number
 from accelforge.model.constraints import check_placement, constraint_violations
 from accelforge.model.einsum_eval import EinsumResult, evaluate_einsum
-from accelforge.model.occupancy import bits_by_memory, joint_usage
+from accelforge.model.occupancy import bits_by_memory, joint_usage, memory_size
 from accelforge.model.paths import einsum_paths
 from accelforge.model.result import ModelResult
 
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
 
-__all__ = ["evaluate_mapping"]
+__all__ = ["evaluate_mapping", "simple_variables", "tile_values"]
 
 
 def evaluate_mapping(
@@ -45,8 +45,8 @@ def evaluate_mapping(
     if not mapping.nodes:
         raise SpecError("the spec has no mapping: add a 'mapping:' section or pass one.")
     workload = evaluated[0] if evaluated is not None else spec.evaluate_workload()
-    tiles = _tile_values(mapping, workload.variables)
-    simple = _simple_variables(spec)
+    tiles = tile_values(mapping, workload.variables)
+    simple = simple_variables(spec)
     paths = einsum_paths(
         mapping,
         {n: f.einsum.tensor_names for n, f in workload.einsums.items()},
@@ -91,7 +91,8 @@ def evaluate_mapping(
     return ModelResult.build(spec, workload, order, results, archs, peaks)
 
 
-def _tile_values(mapping: m.Mapping, variables: dict[str, Any]) -> dict[int, float]:
+def tile_values(mapping: m.Mapping, variables: dict[str, Any]) -> dict[int, float]:
+    """Each temporal loop's tile shape, keyed by ``id(node)``, evaluated with ``variables``."""
     values: dict[int, float] = {}
     for loc, node in m.iter_nodes(mapping):
         if isinstance(node, m.Temporal):
@@ -106,7 +107,7 @@ def _tile_values(mapping: m.Mapping, variables: dict[str, Any]) -> dict[int, flo
     return values
 
 
-def _simple_variables(spec: Spec) -> set[str]:
+def simple_variables(spec: Spec) -> set[str]:
     """Rank variables that never appear inside a compound index expression (§7)."""
     compound: set[str] = set()
     every: set[str] = set()
@@ -143,7 +144,7 @@ def _joint_usage(
         order,
         paths,
         {e: results[e].reservations for e in order},
-        lambda einsum, memory: archs[einsum].components[memory].size,
+        lambda einsum, memory: memory_size(archs[einsum], memory),
     )
     for memory, joint in usage.items():
         if not joint.fits:

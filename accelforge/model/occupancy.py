@@ -1,16 +1,22 @@
-"""Occupancy: reservations, where they sit (lowering), per-Einsum and fused usage (MODEL.md §8)."""
+"""Occupancy: reservations, where they sit (lowering), per-Einsum and fused usage.
+
+The rules are docs/MODEL.md §8.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from accelforge.model.access import IRRELEVANT, PARTIAL, TensorInfo, tile_size
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop, shared_loop_count
+
+if TYPE_CHECKING:
+    from accelforge.frontend.evaluated_arch import EvaluatedArch
 
 __all__ = [
     "JointUsage",
@@ -18,6 +24,7 @@ __all__ = [
     "bits_by_memory",
     "joint_usage",
     "live_bits",
+    "memory_size",
     "reservations",
 ]
 
@@ -43,7 +50,7 @@ def reservations(
     bits_per_value: Callable[[str, str], float],
     n_instances: float,
 ) -> list[Reservation]:
-    """The reservations of one path, each lowered as far as MODEL.md §8.2 allows."""
+    """The reservations of one path, each lowered as far as docs/MODEL.md §8.2 allows."""
     out: list[Reservation] = []
     shape = {v: float(b) for v, b in bounds.items()}
     depth = 0
@@ -121,6 +128,14 @@ def bits_by_memory(items: list[Reservation]) -> dict[str, Any]:
     return used
 
 
+def memory_size(arch: EvaluatedArch, memory: str) -> float:
+    """The size in bits of ``memory`` in ``arch`` (every evaluated Memory has one)."""
+    size = arch.components[memory].size
+    if size is None:
+        raise TypeError(f"component {memory} has no size: it is not a Memory")
+    return size
+
+
 def _passes(hold: Hold, loop: Loop, infos: Mapping[str, TensorInfo]) -> bool:
     if loop.spatial:
         return loop.component == hold.component
@@ -138,7 +153,7 @@ def live_bits(
     memory: str,
     order: list[str],
 ) -> dict[tuple, Reservation]:
-    """Reservations in ``memory`` live while ``einsum`` runs (MODEL.md §8.4), by key."""
+    """Reservations in ``memory`` live while ``einsum`` runs (docs/MODEL.md §8.4), by key."""
     live: dict[tuple, Reservation] = {}
     position = {name: i for i, name in enumerate(order)}
     me = position[einsum]
@@ -187,7 +202,7 @@ def joint_usage(
     by_einsum: Mapping[str, list[Reservation]],
     size_of: Callable[[str, str], float],
 ) -> dict[str, JointUsage]:
-    """Peak usage of every memory while each Einsum runs (MODEL.md §8.4).
+    """Peak usage of every memory while each Einsum runs (docs/MODEL.md §8.4).
 
     A memory of infinite size never overflows and its usage fraction is 0, so its live sets
     are not computed (its ``bits`` are reported as 0).

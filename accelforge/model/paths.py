@@ -1,4 +1,4 @@
-"""Per-Einsum paths through a mapping tree (MODEL.md §1) and their loop factors (§2, §7).
+"""Per-Einsum paths through a mapping tree (docs/MODEL.md §1) and their loop factors (§2, §7).
 
 A path is the list of nodes from the root to one Einsum's Compute, normalised: tensors the
 Einsum does not access are removed from storage nodes, and multi-tensor storage nodes are split

@@ -1,4 +1,7 @@
-"""The model's result: totals, per-Einsum figures and tidy breakdowns (MODEL.md §8.5, §9, §10)."""
+"""The model's result: totals, per-Einsum figures and tidy breakdowns.
+
+The rules are docs/MODEL.md §8.5, §9, §10.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from accelforge import columns as col
 from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
 from accelforge.frontend.mapper.metrics import Metrics
 
@@ -83,16 +87,15 @@ class ModelResult:
                 )
             einsum_latency[einsum] = result.latency * repeat
             arch = archs[einsum]
-            for component in arch.components.values():
-                leak = component.total_leak_power * result.latency * _gate(component, arch, result)
+            for evaluated in arch.components.values():
                 rows.append(
                     {
                         "einsum": einsum,
-                        "component": component.name,
+                        "component": evaluated.name,
                         "tensor": None,
                         "action": "leak",
                         "count": 0.0,
-                        "energy": leak * repeat,
+                        "energy": leak_energy(evaluated, arch, result) * repeat,
                     }
                 )
             for memory, tensor, bits in _usage_by_tensor(result):
@@ -192,34 +195,35 @@ class ModelResult:
         for (component, dim), group in self.spatial_usage.groupby(
             ["component", "dimension"], sort=False
         ):
-            out[f"{component}.{dim}"] = float(group["fraction"].max())
+            out[col.fanout_name(component, dim)] = float(group["fraction"].max())
         return out
 
     @property
     def data(self) -> pd.DataFrame:
-        """One row of numeric columns: totals, per-Einsum figures, usage (and, when the
-        metrics ask for them, actions and detailed memory usage)."""
+        """One row of numeric columns: totals, per-Einsum figures and usage.
+
+        When the metrics ask for them, actions and detailed memory usage are added.
+        """
         row: dict[str, float] = {
-            "energy": self.energy(),
-            "dynamic energy": self.dynamic_energy(),
-            "leak energy": self.leak_energy(),
-            "latency": self.latency(),
-            "energy-delay product": self.energy_delay_product(),
+            col.ENERGY: self.energy(),
+            col.DYNAMIC_ENERGY: self.dynamic_energy(),
+            col.LEAK_ENERGY: self.leak_energy(),
+            col.LATENCY: self.latency(),
+            col.ENERGY_DELAY_PRODUCT: self.energy_delay_product(),
         }
-        energy = self.energy(per_einsum=True)
+        energy = self._grouped("energy", ["einsum"])
         for einsum in self.einsums:
-            row[f"{einsum} energy"] = float(energy.get(einsum, 0.0))
-            row[f"{einsum} latency"] = self.einsum_latency[einsum]
+            row[col.einsum_column(einsum, col.ENERGY)] = float(energy.get(einsum, 0.0))
+            row[col.einsum_column(einsum, col.LATENCY)] = self.einsum_latency[einsum]
         for name, value in self.resource_usage().items():
-            row[f"usage {name}"] = value
+            row[col.usage_column(name)] = value
         if Metrics.ACTIONS in self.metrics:
             for r in self.breakdown[self._dynamic].itertuples():
                 tensor = r.tensor if isinstance(r.tensor, str) else None
-                parts = ("actions", r.einsum, r.component, tensor, r.action)
-                row[" ".join(p for p in parts if p)] = r.count
+                row[col.actions_column(r.einsum, r.component, tensor, r.action)] = r.count
         if Metrics.DETAILED_MEMORY_USAGE in self.metrics:
             for r in self.memory_usage.itertuples():
-                row[f"usage {r.einsum} {r.memory} {r.tensor}"] = r.fraction
+                row[col.detailed_usage_column(r.einsum, r.memory, r.tensor)] = r.fraction
         return pd.DataFrame([row])
 
     @property
@@ -243,7 +247,6 @@ class ModelResult:
         per_action: bool,
         where: pd.Series | None = None,
     ) -> float | pd.Series:
-        table = self.breakdown if where is None else self.breakdown[where]
         keys = [
             k
             for k, on in zip(
@@ -254,8 +257,15 @@ class ModelResult:
             if on
         ]
         if not keys:
-            return math.fsum(table[column])
-        return table.groupby(keys, sort=False, dropna=False)[column].sum()
+            return math.fsum(self._rows(where)[column])
+        return self._grouped(column, keys, where)
+
+    def _rows(self, where: pd.Series | None) -> pd.DataFrame:
+        return self.breakdown if where is None else self.breakdown[where]
+
+    def _grouped(self, column: str, keys: list[str], where: pd.Series | None = None) -> pd.Series:
+        """``column`` summed per ``keys`` over the breakdown rows ``where`` selects."""
+        return self._rows(where).groupby(keys, sort=False, dropna=False)[column].sum()
 
 
 def _fraction(bits: float, size: float | None) -> float:
@@ -272,7 +282,7 @@ def _usage_by_tensor(result: EinsumResult) -> Sequence[tuple[str, str, float]]:
 
 
 def leak_energy(component: EvaluatedComponent, arch: EvaluatedArch, result: EinsumResult) -> Any:
-    """Leak of one component during one Einsum (MODEL.md §10.2, §10.3; floats or arrays)."""
+    """Leak of one component during one Einsum (docs/MODEL.md §10.2, §10.3; floats or arrays)."""
     return component.total_leak_power * result.latency * _gate(component, arch, result)
 
 

@@ -1,4 +1,4 @@
-"""The optional hwcomponents cost-model adapter (SPEC_FORMAT.md §3.6 and Appendix A).
+"""The optional hwcomponents cost-model adapter (docs/SPEC_FORMAT.md §3.6 and Appendix A).
 
 The first tests run everywhere: they block or fake the ``hwcomponents`` import so that they do
 not depend on what is installed. The Appendix A comparison runs only where hwcomponents and its
@@ -232,7 +232,7 @@ def test_cacti_failure_message_gives_the_rebuild_recipe(monkeypatch: pytest.Monk
 
 
 # --------------------------------------------------------------------------------------------
-# The real library: Appendix A of SPEC_FORMAT.md
+# The real library: Appendix A of docs/SPEC_FORMAT.md
 
 
 @pytest.fixture

@@ -1,10 +1,11 @@
-"""The documented mapper configuration: Metrics, FFM and Mapper (ARCHITECTURE.md, MAPPER.md §9)."""
+"""The documented mapper configuration: Metrics, FFM and Mapper (docs/MAPPER.md §9)."""
 
 from __future__ import annotations
 
 import importlib
 import io
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -668,3 +669,64 @@ def test_documented_module_paths(module: str, name: str):
 def test_package_all_is_sorted_and_public():
     package = importlib.import_module("accelforge.frontend.mapper")
     assert package.__all__ == sorted(package.__all__) == ["FFM", "Mapper", "Metrics"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Field metadata, read once (accelforge/frontend/mapper/fields.py)
+
+
+def test_field_metadata_of_named_ffm_fields():
+    fields = {f.name: f for f in FFM.field_metadata()}
+    assert list(fields) == FFM_NAMES
+
+    def summary(name: str) -> tuple[Any, ...]:
+        f = fields[name]
+        return (f.kind, f.minimum, f.min_inclusive, f.maximum, f.max_inclusive, f.unit)
+
+    assert summary("time_limit") == ("number", 0, False, None, True, "s")
+    assert summary("time_limit_per_pmapping_template") == ("number", 0, False, None, True, "s")
+    assert summary("memory_limit") == ("number", 0, False, None, True, "B")
+    assert summary("memory_limit_per_process") == ("number", 0, False, None, True, "B")
+    assert summary("objective_tolerance") == ("fraction", 0, True, 1, False, None)
+    assert summary("max_fused_loops") == ("limit", 0, True, None, True, None)
+    assert summary("max_pmapping_templates_per_einsum") == ("limit", 1, True, None, True, None)
+    assert summary("tiling_coarseness") == ("int", 1, True, None, True, None)
+    assert summary("explore_loop_orders") == ("bool", None, True, None, True, None)
+    assert fields["time_limit"].allows_unlimited and fields["max_loops"].allows_unlimited
+    assert not fields["objective_tolerance"].allows_unlimited
+    assert fields["objective_tolerance"].label == "objective tolerance"
+
+
+@pytest.mark.parametrize(("name", "default", "annotation", "bounds"), FFM_TABLE)
+def test_field_metadata_matches_the_pydantic_field(
+    name: str, default: Any, annotation: Any, bounds: dict[str, float]
+):
+    meta = {f.name: f for f in FFM.field_metadata()}[name]
+    info = FFM.model_fields[name]
+    assert meta.default == default and type(meta.default) is type(default)
+    assert meta.description == " ".join((info.description or "").split())
+    lower = bounds.get("ge", bounds.get("gt"))
+    upper = bounds.get("le", bounds.get("lt"))
+    assert (meta.minimum, meta.maximum) == (lower, upper)
+    assert meta.min_inclusive == ("gt" not in bounds)
+    assert meta.max_inclusive == ("lt" not in bounds)
+    # the unit is stated in the docstring, and every docstring that states one has it
+    text = info.description or ""
+    assert meta.unit == ("s" if "in seconds" in text else "B" if "in bytes" in text else None)
+
+
+@pytest.mark.parametrize(
+    ("name", "allowed"),
+    [
+        ("max_loops", "an integer >= 0, or inf"),
+        ("tiling_coarseness", "an integer >= 1"),
+        ("time_limit", "a number > 0, or inf"),
+        ("objective_tolerance", "a number >= 0 and < 1"),
+        ("explore_loop_orders", "true or false"),
+    ],
+)
+def test_validation_messages_come_from_the_field_metadata(name: str, allowed: str):
+    meta = {f.name: f for f in FFM.field_metadata()}[name]
+    assert meta.allowed_text() == allowed
+    with pytest.raises(SpecError, match=rf"must be {re.escape(allowed)}\."):
+        FFM(**{name: 3 if meta.kind == "bool" else -7})

@@ -2,7 +2,7 @@
 
 The facts were recorded by AccelForge 1.0.467 from the same files. One deliberate difference
 is accounted for: our ``total_area`` / ``total_leak_power`` include a component's own fanout
-(MODEL.md §10.2), AccelForge's do not.
+(docs/MODEL.md §10.2), AccelForge's do not.
 """
 
 from __future__ import annotations

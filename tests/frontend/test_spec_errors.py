@@ -1,4 +1,4 @@
-"""Malformed specs: each row asserts what the error tells the user (SPEC_FORMAT §8).
+"""Malformed specs: each row asserts what the error tells the user (docs/SPEC_FORMAT.md §8).
 
 Every row builds a small spec from a valid base (two memories and a MAC, one matmul), breaks one
 thing, and checks the message names the problem, the field path, the file and the line.

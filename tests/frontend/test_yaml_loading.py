@@ -28,7 +28,6 @@ from accelforge.frontend._yaml import (
 
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
 SPECS = REFERENCE / "specs"
-REFERENCE_FILES = sorted(SPECS.rglob("*.yaml")) if SPECS.is_dir() else []
 needs_reference = pytest.mark.skipif(
     not SPECS.is_dir(), reason=f"reference specs not found at {SPECS}"
 )
@@ -46,19 +45,7 @@ def load_one(path: Path, **data: object) -> YamlMap:
     return load_yaml_files(path, data).data
 
 
-# --- reference specs -----------------------------------------------------------------------
-
-
-@needs_reference
-@pytest.mark.parametrize("path", REFERENCE_FILES, ids=lambda p: str(p.relative_to(SPECS)))
-def test_reference_spec_loads(path: Path) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        loaded = load_yaml_files(path, {"N_EINSUMS": 2})
-    assert loaded.files == [str(path)]
-    assert set(loaded.data) <= {"arch", "workload", "renames", "mapping", "variables"}
-    assert loaded.data
-    assert all(file == str(path) for file in loaded.key_files.values())
+# --- reference specs (every file of the corpus: test_reference_corpus.py) -----------------
 
 
 @needs_reference

@@ -86,10 +86,8 @@ Node = tuple[str, str, Any]
 _TOKEN = re.compile(r"\s*(~|\||&|-|\^|\(|\)|[A-Za-z_][A-Za-z0-9_]*)")
 
 
-def resolve_set(expr: Any, scope: dict[str, frozenset[str]], universe: frozenset[str]) -> frozenset:
-    """Evaluate a set expression (``~MainMemory``, ``A | B``, ...) over ``universe``."""
-    if not isinstance(expr, str):
-        return frozenset(expr)
+def _set_tokens(expr: str) -> list[str]:
+    """The tokens of a set expression: names, operators and parentheses."""
     tokens: list[str] = []
     pos = 0
     text = expr.strip()
@@ -99,6 +97,14 @@ def resolve_set(expr: Any, scope: dict[str, frozenset[str]], universe: frozenset
             raise ValueError(f"cannot parse set expression {expr!r}")
         tokens.append(match.group(1))
         pos = match.end()
+    return tokens
+
+
+def resolve_set(expr: Any, scope: dict[str, frozenset[str]], universe: frozenset[str]) -> frozenset:
+    """Evaluate a set expression (``~MainMemory``, ``A | B``, ...) over ``universe``."""
+    if not isinstance(expr, str):
+        return frozenset(expr)
+    tokens = _set_tokens(expr)
     index = 0
 
     def peek() -> str | None:

@@ -1,4 +1,4 @@
-"""Bound-based pruning of partial joins (MAPPER.md §6.4) and the greedy passes behind it."""
+"""Bound-based pruning of partial joins (docs/MAPPER.md §6.4) and the greedy passes behind it."""
 
 from __future__ import annotations
 
@@ -65,13 +65,13 @@ def test_greedy_pass_stops_early_with_the_same_bound(monkeypatch: pytest.MonkeyP
     from accelforge.mapper._join import join as join_module
 
     calls = {"pairs": 0}
-    join_pair = join_module._join_pair
+    join_pair = join_module.join_pair
 
     def counting(*args: object) -> object:
         calls["pairs"] += 1
         return join_pair(*args)
 
-    monkeypatch.setattr(join_module, "_join_pair", counting)
+    monkeypatch.setattr(join_module, "join_pair", counting)
     monkeypatch.setattr(join_module, "BEAM", 4)
     bounds = []
     known = join_module._bound

@@ -1,4 +1,4 @@
-"""The mapper's front equals an exhaustive brute-force front on tiny specs (MAPPER.md §13, row 1).
+"""The mapper's front equals an exhaustive brute-force front on tiny specs (docs/MAPPER.md §13).
 
 ``brute_force.py`` enumerates every mapping of the mapspace independently of the mapper and
 evaluates each with the (trusted) model; here the mapper's ENERGY|LATENCY front must be exactly
@@ -11,14 +11,13 @@ that capacity decides which placements, tiles and fusions are valid (a 2 x 2 ten
 Workloads: the shipped ``matmuls`` chain, and the same two-matmul chain written here with one
 size per rank (``T1[m, n1] = T0[m, n0] * W0[n0, n1]``, ``T2[m, n2] = T1[m, n1] * W1[n1, n2]``), so
 the fused loops over m and n1 can be exercised while the other ranks stay tiny. Each case runs in
-under a minute; the shipped chain with N = 2, M = 4 (40-90 s) runs only with
-``ACCELFORGE_SLOW_TESTS=1``.
+under a minute; the shipped chain with N = 2, M = 4 (40-90 s) is marked ``slow`` (CI runs it;
+``pytest -m "not slow"`` leaves it out).
 """
 
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import pytest
@@ -33,8 +32,6 @@ from tests.mapper.brute_force import (
     storage_orders,
 )
 from tests.mapper.specs import simple_arch_spec
-
-SLOW = os.environ.get("ACCELFORGE_SLOW_TESTS") == "1"
 
 CHAIN = """
 workload:
@@ -70,7 +67,7 @@ CASES = [
         {"N_EINSUMS": 2, "M": 4, "KN": 2},
         32,
         id="matmuls_N2_M4_KN2_glb32_slow",
-        marks=pytest.mark.skipif(not SLOW, reason="40-90 s; set ACCELFORGE_SLOW_TESTS=1"),
+        marks=pytest.mark.slow,
     ),
 ]
 
@@ -138,7 +135,7 @@ def test_mapper_front_equals_brute_force(
 def test_enumerator_structures_match_mapper_md_counts(
     n_einsums: int, einsum: str, expected: int, tmp_path: Path
 ) -> None:
-    # MAPPER.md §3.2 count check on simple: one matmul 16 (placements x storage orders), an end
+    # docs/MAPPER.md §3.2 count check on simple: one matmul 16 (placements x storage orders), an end
     # Einsum of a chain 27. Guards the enumerator's placement and storage-order rules.
     spec = _spec({"N_EINSUMS": n_einsums, "M": 2, "KN": 2}, 64, tmp_path)
     workload = spec.evaluate_workload()

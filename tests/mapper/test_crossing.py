@@ -1,11 +1,11 @@
-"""Spatial/temporal crossing (MAPPER.md §3.8) and the knob that also removes spatial loops.
+"""Spatial/temporal crossing (docs/MAPPER.md §3.8) and the knob that also removes spatial loops.
 
 Counts are templates for one matmul (M = KN = 8; the sizes do not change them) with the
 hierarchy order forced, not forced, and not forced with
 ``out_of_order_hierarchy_explore_removing_spatials_for_more_temporals``. AccelForge 1.0.467
-reports eyeriss 16 / 222 / 296 and tpu_v4i 32 / 206 / 620 (MAPPER.md §12): its crossing window
+reports eyeriss 16 / 222 / 296 and tpu_v4i 32 / 206 / 620 (docs/MAPPER.md §12): its crossing window
 stops one loop short of the last spatial loop that replicates a holder, so it keeps templates
-whose tiles are not contiguous, which MODEL.md §1.5 rejects (the tile search then raised
+whose tiles are not contiguous, which docs/MODEL.md §1.5 rejects (the tile search then raised
 ``InvalidMappingError`` on tpu_v4i). Here the window includes that loop. Resolving the extra
 conflicts makes a few templates equal (218 and 182 instead of 222 and 206) and, with the knob,
 gives more alternatives (398 and 1224 instead of 296 and 620).

@@ -1,4 +1,4 @@
-"""The join's final set and its matching of fused loops (MAPPER.md §5-§7).
+"""The join's final set and its matching of fused loops (docs/MAPPER.md §5-§7).
 
 - With one objective the result is the optimum and every exact tie of it that survives to the
   final join step (§7); with several objectives the front keeps one row per point.
@@ -123,10 +123,11 @@ def test_renamed_rank_variables_fuse_like_shared_names(
 def test_bound_pruning_keeps_the_optimum_and_every_tie(
     metrics: af.Metrics, beam: int | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Greedy joins bound the exact one (MAPPER.md §6.4): same answer (the optimum and its
+    # Greedy joins bound the exact one (docs/MAPPER.md §6.4): same answer (the optimum and its
     # ties, the whole front, or the best energy x latency), fewer joined rows, whether their
     # beam is the default or a single partial join per step (a weaker bound).
     from accelforge.mapper._join import join as join_module
+    from accelforge.mapper.objectives import Objectives
     from tests.mapper.test_knobs import constrained
 
     if beam is not None:
@@ -140,7 +141,7 @@ def test_bound_pruning_keeps_the_optimum_and_every_tie(
         return [m.to_yaml() for m in result], steps
 
     bounded, bounded_steps = run()
-    monkeypatch.setattr(join_module, "_boundable", lambda pmappings: False)
+    monkeypatch.setattr(Objectives, "bound_pruning", property(lambda self: False))
     exact, exact_steps = run()
     assert bounded == exact and len(exact) >= 1
     assert sum(bounded_steps) < sum(exact_steps)
@@ -171,7 +172,7 @@ def test_a_buffer_only_under_fused_loops_is_not_tracked_and_the_front_is_unchang
     # A LocalBuffer below the GlobalBuffer that backs the intermediates only ever holds data
     # under the fused loops: it is released before the next Einsum of a fused group runs, so
     # the tile search's per-Einsum capacity check is the joint one and the join does not track
-    # it (MAPPER.md §6.3). Tracking it anyway gives the same front, with more rows kept.
+    # it (docs/MAPPER.md §6.3). Tracking it anyway gives the same front, with more rows kept.
     from accelforge.mapper._pmappings import make as pmappings_module
     from accelforge.mapper._pmappings.make import PmappingContext
 

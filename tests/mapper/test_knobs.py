@@ -1,6 +1,6 @@
-"""Every FFM knob that the mapper implements has an effect a test can see (MAPPER.md §9).
+"""Every FFM knob that the mapper implements has an effect a test can see (docs/MAPPER.md §9).
 
-Most cases use the "constrained" simple arch of MAPPER.md §12 (8 KiB global buffer, DRAM
+Most cases use the "constrained" simple arch of docs/MAPPER.md §12 (8 KiB global buffer, DRAM
 energy 10 per bit, buffer throughput 1) with two 64 x 64 matmuls, where fusion trades energy
 against latency.
 """
@@ -16,8 +16,9 @@ import pytest
 import accelforge as af
 from accelforge.errors import SpecWarning
 from accelforge.mapper import make_pmappings, map_workload_to_arch
+from accelforge.mapper._pmappings.make import PmappingContext, einsum_templates
 from accelforge.mapper._tiles.enumeration import imperfect_candidates, tile_chains
-from accelforge.model.paths import Loop
+from accelforge.model.paths import Hold, Loop
 from tests.model.test_rules import CONV
 
 CONSTRAINED = {"M": 64, "KN": 64, "GLB_SIZE": 65536, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1}
@@ -66,13 +67,40 @@ def test_metrics_choose_the_objectives() -> None:
     assert len(map_workload_to_arch(spec)) == 1
 
 
+def _inverted_templates(spec: af.Spec) -> tuple[int, int]:
+    """(templates of Matmul0, those with an inner memory's node above an outer memory's)."""
+    context = PmappingContext.build(spec)
+    arch = context.evaluated("Matmul0")[1]
+    level = {node.name: i for i, node in enumerate(arch.nodes)}
+    templates = [t for _, group, _ in einsum_templates(context, "Matmul0") for t in group]
+    inverted = 0
+    for template in templates:
+        holds = [n for n in template.path.nodes if isinstance(n, Hold) and not n.persistent]
+        levels = [level[hold.component] for hold in holds]
+        inverted += any(a > b for i, a in enumerate(levels) for b in levels[i + 1 :])
+    return len(templates), inverted
+
+
 def test_force_memory_hierarchy_order_template_counts() -> None:
+    # tpu_like has three memories (DRAM, GlobalBuffer, WeightRegister): with the knob on no
+    # template puts an inner memory's storage node above an outer memory's; off, 12 of 28 do.
+    spec = af.Spec.from_yaml(
+        af.examples.arches.tpu_like,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={"N_EINSUMS": 1},
+    )
+    assert _inverted_templates(spec) == (16, 0)
+    spec.mapper.ffm.force_memory_hierarchy_order = False
+    assert _inverted_templates(spec) == (28, 12)
+
+
+def test_force_memory_hierarchy_order_changes_nothing_with_two_memories() -> None:
     spec = af.Spec.from_yaml(
         af.examples.arches.simple, af.examples.workloads.matmuls, jinja_parse_data={"N_EINSUMS": 1}
     )
-    assert _templates(spec) == 16
+    assert _inverted_templates(spec) == (16, 0)
     spec.mapper.ffm.force_memory_hierarchy_order = False
-    assert _templates(spec) == 16  # two memory levels: nothing to reorder
+    assert _inverted_templates(spec) == (16, 0)  # two memory levels: nothing to reorder
 
 
 def test_max_fused_loops(baseline) -> None:  # noqa: ANN001
@@ -84,7 +112,7 @@ def test_max_fused_loops(baseline) -> None:  # noqa: ANN001
             for row in range(table.n):
                 assert len(_nontrivial_loops(table, row, fused_only=True)) <= 1
     limited = map_workload_to_arch(spec)
-    # MAPPER.md §12: the front is unchanged at 1 (10 points, same best energy and latency).
+    # docs/MAPPER.md §12: the front is unchanged at 1 (10 points, same best energy and latency).
     assert len(limited) == len(baseline) == 10
     assert limited.data["energy"].min() == baseline.data["energy"].min()
 
@@ -177,7 +205,7 @@ def test_prioritize_reuse_of_unfused_tensors_prunes() -> None:
 
 
 def test_tiling_coarseness_candidates() -> None:
-    # MAPPER.md §9: for B = 64, c = 4 keeps {1, 4, 16, 64}; c = 2 on powers of two keeps all.
+    # docs/MAPPER.md §9: for B = 64, c = 4 keeps {1, 4, 16, 64}; c = 2 on powers of two keeps all.
     assert [c[0] for c in tile_chains(64, 2, 4)] == [1, 4, 16, 64]
     assert tile_chains(64, 2, 2) == tile_chains(64, 2, 1)
     spec = constrained(1)
@@ -189,7 +217,7 @@ def test_tiling_coarseness_candidates() -> None:
 
 
 def test_imperfect_temporal_loops_reach_a_tile_of_three() -> None:
-    # MODEL.md E9: with M = 10 an outer m tile of 3 exists only with imperfect loops.
+    # docs/MODEL.md E9: with M = 10 an outer m tile of 3 exists only with imperfect loops.
     assert 3 in imperfect_candidates(10) and 3 not in [c[0] for c in tile_chains(10, 2)]
     spec = af.Spec.from_yaml(
         af.examples.arches.simple,
@@ -224,7 +252,7 @@ def test_imperfect_loops_use_every_mac() -> None:
     # at_mac (4 MACs), M = 10, KN = 5, LATENCY. Perfect tiles: the spatial m loop is the
     # innermost m loop (tile 1), so it uses the m tile of the loop above it: 2 of 4 MACs
     # (m tile 2), 5 x 5 x 5 = 125 steps. With an imperfect outer m tile of 4, all 4 MACs work
-    # and the exact-average rule (MODEL.md §7) gives 10/4 x 5 x 5 = 62.5 steps.
+    # and the exact-average rule (docs/MODEL.md §7) gives 10/4 x 5 x 5 = 62.5 steps.
     spec = _at_mac_matmul()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SpecWarning)
@@ -234,7 +262,7 @@ def test_imperfect_loops_use_every_mac() -> None:
 
 
 def test_imperfect_spatial_loops_use_every_mac() -> None:
-    # MAPPER.md §9: at_mac (4 MACs), M = 10, KN = 5, LATENCY. An imperfect spatial split of m
+    # docs/MAPPER.md §9: at_mac (4 MACs), M = 10, KN = 5, LATENCY. An imperfect spatial split of m
     # over the 4 MACs (m tile 3, the last MAC gets 1) needs a temporal m loop below the
     # spatial one, which the knob adds: 3 x 5 x 5 = 75 steps instead of 125 (2 of 4 MACs).
     spec = _at_mac_matmul()
@@ -302,7 +330,7 @@ def test_explore_loop_orders_only_matters_for_partially_relevant_variables(tmp_p
 
 
 def test_resource_usage_front_trades_energy_against_buffer_usage() -> None:
-    # MAPPER.md §12: ENERGY|RESOURCE_USAGE, constrained N=2: 20 mappings, GlobalBuffer peak
+    # docs/MAPPER.md §12: ENERGY|RESOURCE_USAGE, constrained N=2: 20 mappings, GlobalBuffer peak
     # usage from nearly 0 to about 0.51.
     spec = constrained()
     spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.RESOURCE_USAGE
@@ -318,7 +346,7 @@ def test_resource_usage_front_trades_energy_against_buffer_usage() -> None:
 
 def test_resource_usage_includes_fanout_dimensions() -> None:
     # at_mac (4 MACs), one 8x8x8 matmul, LATENCY|RESOURCE_USAGE: using 1, 2 or 4 MACs trades
-    # latency 512 / 256 / 128 against usage 0.25 / 0.5 / 1 of dimension X (ARCHITECTURE.md:
+    # latency 512 / 256 / 128 against usage 0.25 / 0.5 / 1 of dimension X (docs/ARCHITECTURE.md:
     # one objective per fanout dimension). With LATENCY alone only the fastest remains (and
     # its ties).
     from tests.conftest import reference_path

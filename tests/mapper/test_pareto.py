@@ -4,9 +4,10 @@ all of them with ``keep_ties``)."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from accelforge.mapper.pareto import pareto_mask, pareto_mask_grouped
+from accelforge.mapper.pareto import pareto_front_2d, pareto_mask, pareto_mask_grouped
 
 
 def _pairwise(values: np.ndarray, keep_ties: bool = False) -> np.ndarray:
@@ -52,3 +53,50 @@ def test_grouped_pruning_matches_the_definition_per_group(seed: int) -> None:
             members = np.flatnonzero(groups == g)
             expected[members] = _pairwise(values[members])
         assert np.array_equal(pareto_mask_grouped(values, groups), expected)
+
+
+def _front_2d_brute_force(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Rows with x and y known that no other such row beats: no worse in both and better in
+    one, or equal in both and earlier; sorted by (x, y)."""
+    points = data[[x, y]].to_numpy(dtype=float)
+    known = [i for i in range(len(points)) if not np.isnan(points[i]).any()]
+    keep = [
+        i
+        for i in known
+        if not any(
+            j != i and np.all(points[j] <= points[i]) and (np.any(points[j] < points[i]) or j < i)
+            for j in known
+        )
+    ]
+    return data.iloc[keep].sort_values([x, y], kind="stable")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_pareto_front_2d_matches_the_definition(seed: int) -> None:
+    rng = np.random.default_rng(300 + seed)
+    for _ in range(50):
+        n = int(rng.integers(0, 150))
+        data = pd.DataFrame(
+            {
+                "latency": rng.integers(0, 8, n).astype(float),
+                "energy": rng.integers(0, 8, n).astype(float),
+                "other": rng.random(n),
+            },
+            index=rng.permutation(10 * n + 1)[:n],  # index labels are kept, not positions
+        )
+        if n and rng.random() < 0.5:  # unlimited and missing values
+            data.iloc[rng.integers(0, n, 3), 0] = np.inf
+            data.iloc[rng.integers(0, n, 2), 1] = np.nan
+        front = pareto_front_2d(data, "latency", "energy")
+        pd.testing.assert_frame_equal(front, _front_2d_brute_force(data, "latency", "energy"))
+        assert front["latency"].is_monotonic_increasing
+        assert (np.diff(front["energy"].to_numpy()) < 0).all()
+
+
+def test_pareto_front_2d_edges() -> None:
+    data = pd.DataFrame({"latency": [1.0, 2.0], "energy": [np.inf, 5.0]})
+    assert pareto_front_2d(data, "latency", "energy").index.tolist() == [0, 1]
+    assert pareto_front_2d(data, "latency", "missing").empty
+    assert pareto_front_2d(data.iloc[0:0], "latency", "energy").empty
+    assert pareto_front_2d(data, "energy", "energy").index.tolist() == [1]
+    assert pareto_mask(data.to_numpy()).tolist() == [True, True]  # the two-column sweep

@@ -1,9 +1,10 @@
-"""Streaming runs (MAPPER.md §10-§11): event order, determinism over workers, cancel, limits,
+"""Streaming runs (docs/MAPPER.md §10-§11): event order, determinism over workers, cancel, limits,
 failing units, no side effects, and the blocking API as a consumer of the same events."""
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import math
 import multiprocessing
 import os
 import pickle
@@ -12,6 +13,7 @@ import sys
 import textwrap
 import time
 from concurrent.futures.process import BrokenProcessPool
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from accelforge.mapper import (
     JoinStep,
     ProcessExecutor,
     RunFinished,
+    RunProgress,
     RunStarted,
     RunWarning,
     TemplateDone,
@@ -34,6 +37,7 @@ from accelforge.mapper import (
     start,
 )
 from accelforge.mapper._run import streaming
+from accelforge.mapper.progress import RunProgress as ProgressFromItsModule
 
 BOUND = 60.0
 """Seconds within which any run here must finish (spawned workers included)."""
@@ -125,6 +129,90 @@ def test_result_status_progress_and_front(in_process: tuple[Any, list[Any]]) -> 
     assert progress.einsums_done == 2
     assert progress.best_energy == expected["energy"].min()
     assert sum(len(run.pmappings[e]) for e in ("Matmul0", "Matmul1")) == progress.rows_kept
+
+
+# --- the progress reducer (accelforge/mapper/progress.py) --------------------------------------
+
+
+def _rows(*energies: float) -> pd.DataFrame:
+    return pd.DataFrame({"energy": list(energies), "latency": [1.0] * len(energies)})
+
+
+def _hand_built_run() -> list[Any]:
+    """Two Einsums: A with two templates (the second finds nothing), B with one."""
+    return [
+        RunStarted("r", ("A", "B"), {"A": ("MAC",), "B": ("MAC",)}, {"A": 2, "B": 1}, (), {}),
+        RunWarning("templates capped", issued=True),
+        TemplateDone("A", "A/MAC/0", "MAC", "ok", _rows(5.0, 3.0), 1, 2, 1, 3, kept=2),
+        TemplateDone("A", "A/MAC/1", "MAC", "no_valid_tile_shapes", _rows(), 2, 2, 2, 3),
+        EinsumDone("A", 2, 2, 2),
+        TemplateDone("B", "B/MAC/0", "MAC", "ok", _rows(4.0, 6.0), 1, 1, 3, 3, kept=2),
+        EinsumDone("B", 2, 1, 1),
+        JoinStep(0, 2, "A", 1, 1, 2, 2, 0, 0.5),
+        JoinStep(1, 2, "B", 1, 1, 4, 2, 0, 0.75),
+        RunFinished("OK", _rows(9.0, 8.0), {"elapsed": 1.25}),
+    ]
+
+
+def test_progress_reducer_on_a_hand_built_run() -> None:
+    events = _hand_built_run()
+    states = list(accumulate(events, RunProgress.advance, initial=RunProgress()))
+    started, warned, a0, a1, a_done, b0, b_done, join0, join1, finished = states[1:]
+    assert (started.phase, started.status, started.einsums) == ("pmappings", "RUNNING", ("A", "B"))
+    assert (started.templates_done, started.templates_total) == (0, 3)
+    assert (started.einsums_done, started.einsums_total) == (0, 2)
+    assert started.best_energy == math.inf and started.percent == 0.0
+    assert warned.message == "templates capped"
+    assert (a0.templates_done, a0.rows_kept, a0.lowest_energies) == (1, 2, (3.0, math.inf))
+    assert a0.best_energy == a0.energy_lower_bound == math.inf  # B has no pmapping yet
+    assert (a1.templates_done, a1.rows_kept, a1.lowest_energies) == (2, 2, (3.0, math.inf))
+    assert (a_done.einsums_done, a_done.phase) == (1, "pmappings")
+    assert b0.best_energy == b0.energy_lower_bound == 7.0  # 3 + 4, a lower bound
+    assert b0.percent == 90.0 and "best energy \u2265 7 " in b0.text() + " "
+    assert (b_done.einsums_done, b_done.phase) == (2, "join")  # every pmapping is final
+    assert (join0.join_done, join0.elapsed, join0.percent) == (1, 0.5, 95.0)
+    assert (join1.join_done, join1.elapsed, join1.phase) == (2, 0.75, "join")
+    assert (finished.phase, finished.status, finished.front_size) == ("finished", "OK", 2)
+    assert finished.best_energy == 8.0 and finished.energy_lower_bound == 7.0
+    assert (finished.elapsed, finished.percent, finished.rows_kept) == (1.25, 100.0, 4)
+    assert finished.message == "templates capped"  # RunFinished has none: the last warning
+    assert finished.text().startswith("OK \u00b7 templates 3/3 \u00b7 pmappings kept 4")
+    assert finished.text().endswith("best energy 8 \u00b7 front 2 points")
+    assert RunProgress.fold(events) == finished
+    assert started.advance(object()) is started  # not an event: unchanged
+
+
+def test_progress_reducer_on_a_cancelled_run() -> None:
+    events = _hand_built_run()[:6]  # cancelled after the last template, before EinsumDone(B)
+    empty = pd.DataFrame(columns=["energy"])
+    cancelled = RunFinished("CANCELLED", empty, {}, ("B/MAC/0",), message="stopped by the user")
+    p = RunProgress.fold([*events, cancelled])
+    assert (p.phase, p.status, p.front_size, p.join_done) == ("finished", "CANCELLED", 0, 0)
+    assert p.best_energy == math.inf and p.energy_lower_bound == 7.0  # no front: no best energy
+    assert p.message == "stopped by the user" and p.einsums_done == 1
+    assert "best energy 7 \u00b7 front 0 points" in p.text()  # the bound is still shown
+    restarted = RunProgress.fold(events[:1], start=p)  # RunStarted starts afresh
+    assert restarted == RunProgress.fold(events[:1])
+
+
+def test_run_progress_is_the_reducer_over_its_events(in_process: tuple[Any, list[Any]]) -> None:
+    run, events = in_process
+    assert ProgressFromItsModule is RunProgress
+    folded = RunProgress.fold(run.events())
+    assert run.progress == folded  # MapperRun folds every event it emits, with this reducer
+    assert folded.elapsed == events[-1].statistics["elapsed"]
+    assert (folded.status, folded.front_size) == (run.status, len(events[-1].front))
+    assert folded.join_done == folded.einsums_total == 2 and folded.message is None
+    pmappings_done = RunProgress.fold(
+        e for e in events if not isinstance(e, (JoinStep, RunFinished))
+    )
+    done = [e for e in events if isinstance(e, TemplateDone) and e.kept]
+    lowest = [
+        min(e.rows["energy"].min() for e in done if e.einsum == name)
+        for name in ("Matmul0", "Matmul1")
+    ]
+    assert pmappings_done.phase == "join" and pmappings_done.status == "RUNNING"
+    assert pmappings_done.best_energy == sum(lowest) <= folded.best_energy
 
 
 def test_same_front_and_events_with_two_processes(in_process: tuple[Any, list[Any]]) -> None:
@@ -311,7 +399,7 @@ def test_a_crash_in_the_run_is_reported_and_reraised(monkeypatch: pytest.MonkeyP
     def broken_join(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("bug in the join")
 
-    monkeypatch.setattr(streaming, "_join_and_evaluate", broken_join)
+    monkeypatch.setattr(streaming, "join_and_evaluate", broken_join)
     run = start(make_spec(), n_workers=1)
     last = list(run.events())[-1]  # the consumer is released, not hung
     assert isinstance(last, RunFinished) and last.status == "WORKER_FAILED"

@@ -1,6 +1,6 @@
 """Template rules that are not knobs.
 
-- Copy Einsums (MAPPER.md §3.2 rule 6, MODEL.md §11).
+- Copy Einsums (docs/MAPPER.md §3.2 rule 6, docs/MODEL.md §11).
 - The first group of §3.3 is the arch's outermost memory's nodes (and persistent ones): an
   Einsum none of whose tensors is there gets loops above all its nodes, so an Einsum that only
   reads and writes intermediates can sit inside a tiled fused group.

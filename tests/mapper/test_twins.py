@@ -1,4 +1,4 @@
-"""Twin Einsums (identical up to names) reuse one tile search (MAPPER.md §13)."""
+"""Twin Einsums (identical up to names) reuse one tile search (docs/MAPPER.md §13)."""
 
 from __future__ import annotations
 

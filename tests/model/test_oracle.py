@@ -1,7 +1,7 @@
 """Differential test: every case of the reference model oracle, figure by figure (rtol 1e-6).
 
-Rows the project deliberately computes differently (MODEL.md §10.2 own-fanout leak, §10.3
-power gating) are checked against the project's values given in MODEL.md E8 instead.
+Rows the project deliberately computes differently (docs/MODEL.md §10.2 own-fanout leak, §10.3
+power gating) are checked against the project's values given in docs/MODEL.md E8 instead.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def _cases() -> list[dict[str, Any]]:
 CASES = _cases()
 IDS = [c["id"] if c else "reference-absent" for c in CASES]
 
-# Project values that differ from AccelForge on purpose (MODEL.md E8b, E8c).
+# Project values that differ from AccelForge on purpose (docs/MODEL.md E8b, E8c).
 DELIBERATE = {
     "E8b_leak_multipliers_at_glb": {
         "leak": {"GlobalBuffer": 1280.0},

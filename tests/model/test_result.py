@@ -25,7 +25,7 @@ def fused(tmp_path: Path) -> af.Spec:
 
 def test_totals_and_switches(fused: af.Spec) -> None:
     result = evaluate_mapping(fused)
-    # MODEL.md E3: 5816320 in all, 2908160 per Einsum; 65536 MACs each at throughput 1.
+    # docs/MODEL.md E3: 5816320 in all, 2908160 per Einsum; 65536 MACs each at throughput 1.
     assert result.energy() == 5816320
     assert result.energy(per_einsum=True).to_dict() == {"Matmul0": 2908160, "Matmul1": 2908160}
     per_component = result.energy(per_component=True)

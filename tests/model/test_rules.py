@@ -1,4 +1,4 @@
-"""One hand-derived test per accounting rule of MODEL.md, each with its derivation.
+"""One hand-derived test per accounting rule of docs/MODEL.md, each with its derivation.
 
 All use the shipped two-level ``simple`` arch (MainMemory MM -> GlobalBuffer GLB -> MAC, energy
 1 per bit moved and per MAC, infinite bandwidth, MAC throughput 1) unless stated, and small
@@ -235,7 +235,7 @@ workload:
     - {name: W, projection: [r]}
     - {name: O, projection: [p], output: true}
 """
-"""A 1-D convolution O[p] = I[p + r] * W[r] (MODEL.md E11)."""
+"""A 1-D convolution O[p] = I[p + r] * W[r] (docs/MODEL.md E11)."""
 
 
 def test_partially_relevant_index_halo(tmp_path: Path) -> None:
@@ -431,7 +431,7 @@ mapping:
 
 @pytest.mark.filterwarnings("ignore:Einsum\\(s\\).*are not mapped")
 def test_copy_einsum_moves_data_upward_as_accelforge_1_0_467(tmp_path: Path) -> None:
-    # AccelForge 1.0.467 (MODEL.md §11): a copy's storage nodes all hold its source, the
+    # AccelForge 1.0.467 (docs/MODEL.md §11): a copy's storage nodes all hold its source, the
     # Compute reads nothing, and data flows upward: the GlobalBuffer node is read once per
     # element it holds and DRAM written as much (DRAM read + GlobalBuffer write would be the
     # physical direction; 1.0.467 counts the other one, and its optima depend on it).

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 from accelforge.widgets import ExplorerController
-from accelforge.widgets._run_model import pareto_front, thin
+from accelforge.widgets._run_model import thin
 from accelforge.widgets._serialize import read_table, table_formats
 
 import accelforge as af
+from accelforge.mapper.events import RunFinished
+from accelforge.mapper.pareto import pareto_front_2d
+from accelforge.mapper.progress import RunProgress
 from tests.widgets.fakes import EINSUMS, FakeClock, FakeRun, events, front_frame
 
 
@@ -47,6 +51,24 @@ def test_a_fake_stream_gives_the_expected_dataframes(spec) -> None:
     assert p.best_energy == 100.0 and p.percent == 100.0
     assert "front 3 points" in p.text() and p.message == "a harmless warning"
     assert not c.running and c.can_run
+
+
+def test_the_progress_is_the_core_reducers_with_the_views_status(spec) -> None:
+    stream = events(templates=3, rows=4)
+    c = ExplorerController(spec)
+    assert c.progress.status == "IDLE" and c.progress.percent == 0.0
+    c.feed(stream[:5])  # RunStarted, 3 templates of Matmul0, EinsumDone; then the stream ends
+    expected = RunProgress.fold(stream[:5])
+    assert expected.status == "RUNNING" and expected.phase == "pmappings"
+    ended = RunFinished(
+        "PARTIAL",
+        pd.DataFrame(columns=["energy"]),
+        {},
+        message="the run's events ended before RunFinished",
+    )
+    assert replace(c.progress, elapsed=0.0) == replace(expected.advance(ended), elapsed=0.0)
+    c.feed(stream)
+    assert replace(c.progress, elapsed=0.0) == replace(RunProgress.fold(stream), elapsed=0.0)
 
 
 def test_each_einsum_front_is_its_pareto_set(spec) -> None:
@@ -89,14 +111,31 @@ def test_updates_are_bounded_by_time_not_by_events(spec) -> None:
     assert c.take_update(force=True) is None  # nothing changed since
 
 
-def test_only_changed_einsums_are_redrawn(spec) -> None:
-    clock = FakeClock()
-    c = ExplorerController(spec, clock=clock)
-    stream = events(templates=3, rows=4)
-    c.feed(stream[:4])  # RunStarted + 3 templates of Matmul0; the stream ends early
+def test_a_new_run_redraws_every_einsum(spec) -> None:
+    c = ExplorerController(spec, clock=FakeClock())
+    c.feed(events(templates=3, rows=4)[:4])  # RunStarted + 3 templates of Matmul0; ends early
     first = c.take_update(force=True)
     assert first is not None and set(first.clouds) == set(EINSUMS)  # a new run: everything
     assert c.current.status == "PARTIAL"
+
+
+def test_only_changed_einsums_are_redrawn(spec) -> None:
+    # Updates taken while the run goes on carry the clouds of the Einsums whose pmappings
+    # changed since the last update, and no others.
+    c = ExplorerController(spec, clock=FakeClock())
+    stream = events(templates=3, rows=4)  # RunStarted, 3 x Matmul0, EinsumDone, 3 x Matmul1, ...
+    drawn: list[set[str]] = []
+
+    def paced():
+        for position, event in enumerate(stream):
+            yield event
+            if position in (1, 3, 5, 7):
+                update = c.take_update(force=True)
+                drawn.append(set(update.clouds) if update is not None else set())
+
+    c.feed(paced())
+    assert drawn == [set(EINSUMS), {"Matmul0"}, {"Matmul1"}, {"Matmul1"}]
+    assert c.current.status == "OK"
 
 
 def test_cancel_mid_stream_keeps_what_was_found(spec) -> None:
@@ -226,8 +265,8 @@ def test_real_run_end_to_end(spec) -> None:
 
 def test_helpers() -> None:
     data = pd.DataFrame({"latency": [3, 1, 2, 2, 4], "energy": [1, 5, 3, 2, 1]})
-    assert pareto_front(data).index.tolist() == [1, 3, 0]
-    assert pareto_front(data.iloc[0:0]).empty
+    assert pareto_front_2d(data, "latency", "energy").index.tolist() == [1, 3, 0]
+    assert pareto_front_2d(data.iloc[0:0], "latency", "energy").empty
     big = pd.DataFrame({"latency": range(100), "energy": range(100, 0, -1)})
     small = thin(big, 10, keep=big.iloc[[5]])
     assert len(small) <= 11 and 5 in small.index

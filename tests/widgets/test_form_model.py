@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from accelforge.widgets._fields import form_fields, metric_options
+from accelforge.widgets._fields import metric_options, slider_range
 from accelforge.widgets._form_model import METRICS, FormModel
 
 import accelforge as af
 
-FIELDS = form_fields(af.FFM)
+FIELDS = af.FFM.field_metadata()
 
 # An invalid value per kind of field (every FFM field has a kind with one).
 INVALID = {"bool": 3, "int": -5, "limit": -1, "number": -1.0, "fraction": 1.5}
@@ -42,7 +42,7 @@ def test_kinds_follow_annotations_and_bounds() -> None:
     assert kinds["time_limit"] == "number"
     assert kinds["tiling_coarseness"] == "int"
     tolerance = next(f for f in FIELDS if f.name == "objective_tolerance")
-    low, high, step = tolerance.slider_range()
+    low, high, step = slider_range(tolerance)
     assert (low, step) == (0.0, 0.01) and high == pytest.approx(0.99)
 
 

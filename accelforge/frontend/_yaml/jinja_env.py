@@ -1,4 +1,4 @@
-"""Render one spec file as a sandboxed Jinja2 template (SPEC_FORMAT §2.2).
+"""Render one spec file as a sandboxed Jinja2 template (docs/SPEC_FORMAT.md §2.2).
 
 The environment is a :class:`~jinja2.sandbox.SandboxedEnvironment` with
 :class:`~jinja2.StrictUndefined`, ``keep_trailing_newline=True``, the ``{% assert %}`` tag,

@@ -40,7 +40,7 @@ class LineMarks:
         return f"\x00{self._ids[file]}:{line}\x00"
 
     def strip(self, text: str, *, file: str) -> tuple[str, list[SourcePos]]:
-        """Remove the markers from rendered text.
+        r"""Remove the markers from rendered text.
 
         Parameters
         ----------
@@ -53,7 +53,7 @@ class LineMarks:
         -------
         tuple of (str, list of SourcePos)
             The clean text and the source position of each of its lines
-            (``text.split("\\n")`` order).
+            (``text.split("\n")`` order).
         """
         clean: list[str] = []
         found: list[SourcePos | None] = []

@@ -1,6 +1,6 @@
 """Entry points of the file-loading stage: files (or text) in, one top-level map out.
 
-Pipeline (SPEC_FORMAT §2.1 steps 1-5, 8): expand the file list, render each file on its own
+Pipeline (docs/SPEC_FORMAT.md §2.1 steps 1-5, 8): expand the file list, render each file on its own
 with Jinja2, parse it as YAML, check that its top level is a mapping, and combine the files
 into the union of their top-level keys (the first file defining a key wins).
 """

@@ -42,7 +42,7 @@ class SourcePos:
         return f"{self.file}:{self.line}"
 
 
-class YamlMap(dict):  # type: ignore[type-arg]
+class YamlMap(dict[str, Any]):
     """A YAML mapping: a ``dict`` with its tag and source positions.
 
     Parameters
@@ -79,7 +79,7 @@ class YamlMap(dict):  # type: ignore[type-arg]
         return f"!{self.tag} {body}" if self.tag else body
 
 
-class YamlList(list):  # type: ignore[type-arg]
+class YamlList(list[Any]):
     """A YAML sequence: a ``list`` with its tag and source positions.
 
     Parameters

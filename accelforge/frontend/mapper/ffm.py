@@ -1,10 +1,12 @@
 """The knobs of the Fast and Fusiest mapper: :class:`FFM` (``spec.mapper.ffm``).
 
-Every field is typed, defaulted, bounded and documented; the Jupyter form and the docs read
-them from ``FFM.model_fields``. Any field may also hold an :class:`Expression` (a string that is
-not a plain literal), evaluated with the spec's variables by :meth:`FFM.evaluate`. Bad values
-and unknown names raise :class:`~accelforge.errors.SpecError` (a ``ValueError``) naming the
-field (``mapper.ffm.objective_tolerance``), the value and what is allowed.
+Every field is typed, defaulted, bounded, documented and, where it has one, given a unit
+(``json_schema_extra={"unit": ...}``); :mod:`accelforge.frontend.mapper.fields` reads them from
+``FFM.model_fields`` for validation here, the Jupyter form and the docs. Any field may also
+hold an :class:`Expression` (a string that is not a plain literal), evaluated with the spec's
+variables by :meth:`FFM.evaluate`. Bad values and unknown names raise
+:class:`~accelforge.errors.SpecError` (a ``ValueError``) naming the field
+(``mapper.ffm.objective_tolerance``), the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -12,16 +14,16 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal, get_args
+from typing import Any, ClassVar
 
-import annotated_types
 import pydantic
-from pydantic import ConfigDict, Field, field_validator, model_validator
-from pydantic.fields import FieldInfo
+from pydantic import Field, field_validator
 from pydantic_core import CoreSchema, core_schema
-from typing_extensions import Self
 
-from accelforge.errors import SpecError, did_you_mean, format_loc
+from accelforge.errors import SpecError
+from accelforge.frontend._literals import parse_literal
+from accelforge.frontend.mapper.config_model import CONFIG, ConfigModel
+from accelforge.frontend.mapper.fields import FieldMeta, field_meta, read_fields
 
 __all__ = ["FFM", "Expression"]
 
@@ -60,14 +62,6 @@ class Expression(str):
         raise ValueError("an expression must be a string")
 
 
-def _parse_literal(text: str) -> tuple[bool, Any]:
-    """``(True, value)`` when ``text`` is a number/bool/inf/nan literal, else ``(False, None)``."""
-    from accelforge.frontend._expressions import parse_literal
-
-    is_literal, value = parse_literal(text)
-    return bool(is_literal), value
-
-
 def _plain_number(value: Any) -> Any:
     """Unwrap a numpy scalar into the equivalent Python value."""
     if type(value).__module__ == "numpy" and hasattr(value, "item"):
@@ -76,196 +70,55 @@ def _plain_number(value: Any) -> Any:
 
 
 # ----------------------------------------------------------------------------------------------
-# Shared behaviour of the mapper configuration models (FFM here, Mapper in mapper.py)
+# Checking one value against its field's kind and bounds (read by accelforge.frontend.mapper.fields)
 
 
-def _problem_to_error(problem: Mapping[str, Any], loc: tuple[str, ...]) -> SpecError:
-    """One entry of ``ValidationError.errors()`` as a :class:`SpecError` with a full path."""
-    where = (*loc, *(str(part) for part in problem.get("loc", ())))
-    inner = (problem.get("ctx") or {}).get("error")
-    if isinstance(inner, SpecError):
-        return inner.with_location(loc_prefix=where)
-    return SpecError(f"{problem['msg']}.", loc=where, value=problem.get("input"))
-
-
-def _to_spec_error(err: pydantic.ValidationError, loc: tuple[str, ...]) -> SpecError:
-    """Convert a pydantic ``ValidationError``: the first problem, naming the others' paths."""
-    problems = err.errors(include_url=False)
-    first = _problem_to_error(problems[0], loc)
-    if len(problems) > 1:
-        others = [format_loc(_problem_to_error(p, loc).loc) for p in problems[1:]]
-        if first.has_value and "Got " not in first.message:
-            first.message += f" Got {first.value!r} instead."
-        first.message += f" Also invalid: {', '.join(others)}."
-        first.args = (str(first),)
-    return first
-
-
-_CONFIG = ConfigDict(use_attribute_docstrings=True, validate_assignment=True, extra="forbid")
-
-
-class _ConfigModel(pydantic.BaseModel):
-    """Base of :class:`FFM` and ``Mapper``: every error reaches the user as a SpecError."""
-
-    model_config = _CONFIG
-
-    _LOC: ClassVar[tuple[str, ...]] = ()
-    """The path of this object in a spec (``("mapper", "ffm")``), the prefix of error paths."""
-
-    def __init__(self, /, **data: Any) -> None:
-        try:
-            super().__init__(**data)
-        except pydantic.ValidationError as err:
-            raise _to_spec_error(err, type(self)._LOC) from None
-
-    @classmethod
-    def model_validate(cls, obj: Any, **kwargs: Any) -> Self:
-        """Validate ``obj`` (a mapping); problems raise :class:`SpecError`."""
-        try:
-            return super().model_validate(obj, **kwargs)
-        except pydantic.ValidationError as err:
-            raise _to_spec_error(err, cls._LOC) from None
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or name in type(self).model_fields:
-            try:
-                super().__setattr__(name, value)
-            except pydantic.ValidationError as err:
-                raise _to_spec_error(err, type(self)._LOC) from None
-            return
-        raise type(self)._unknown_setting(name)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _prepare(cls, data: Any) -> Any:
-        return cls._prepare_input(data)
-
-    @classmethod
-    def _prepare_input(cls, data: Any) -> Any:
-        """Check the input before field validation (subclasses extend this)."""
-        if not isinstance(data, Mapping):
-            raise SpecError(
-                f"must be a mapping of {cls.__name__} settings.", loc=cls._LOC, value=data
-            )
-        for key in data:
-            if key not in cls.model_fields:
-                raise cls._unknown_setting(key)
-        return data
-
-    @classmethod
-    def _unknown_setting(cls, name: Any) -> SpecError:
-        """The error for a key or attribute that is not a field."""
-        known = [field for field in cls.model_fields if not field.startswith("_")]
-        return SpecError(
-            f"'{name}' is not {cls._setting_noun()}.{did_you_mean(str(name), known)}"
-            f"{cls._unknown_hint(str(name))}",
-            loc=(*cls._LOC, str(name)),
-            allowed=", ".join(sorted(known)),
-        )
-
-    @classmethod
-    def _setting_noun(cls) -> str:
-        return f"a {cls.__name__} setting"
-
-    @classmethod
-    def _unknown_hint(cls, name: str) -> str:
-        return ""
-
-
-# ----------------------------------------------------------------------------------------------
-# Field kinds and bounds, read from the annotations and Field(...) metadata
-
-_Kind = Literal["bool", "int", "int_or_inf", "float"]
-_Check = Callable[[float, float], bool]
-_OPS: dict[type[Any], tuple[str, str, _Check]] = {
-    annotated_types.Ge: ("ge", ">=", lambda v, b: v >= b),
-    annotated_types.Gt: ("gt", ">", lambda v, b: v > b),
-    annotated_types.Le: ("le", "<=", lambda v, b: v <= b),
-    annotated_types.Lt: ("lt", "<", lambda v, b: v < b),
-}
-
-
-def _kind(annotation: Any) -> _Kind:
-    types = {t for t in get_args(annotation) or (annotation,) if t is not Expression}
-    if types == {bool}:
-        return "bool"
-    if types == {int}:
-        return "int"
-    if types == {int, float}:
-        return "int_or_inf"
-    if types == {float}:
-        return "float"
-    raise TypeError(f"FFM field type {annotation!r} is not supported")  # a programming error
-
-
-def _bounds(info: FieldInfo) -> list[tuple[str, float, _Check]]:
-    """``(operator text, bound, check)`` for each bound in the field's metadata."""
-    found = []
-    for item in info.metadata:
-        for cls, (attr, text, check) in _OPS.items():
-            if isinstance(item, cls):
-                found.append((text, getattr(item, attr), check))
-    return found
-
-
-def _allowed_text(info: FieldInfo) -> str:
-    """What a field accepts, in words (``"an integer >= 0, or inf"``); used in messages."""
-    kind = _kind(info.annotation)
-    if kind == "bool":
-        return "true or false"
-    bounds = _bounds(info)
-    text = {"int": "an integer", "int_or_inf": "an integer", "float": "a number"}[kind]
-    if bounds:
-        text += " " + " and ".join(f"{op} {bound:g}" for op, bound, _ in bounds)
-    has_upper = any(op in ("<", "<=") for op, _, _ in bounds)
-    if kind == "int_or_inf" or (kind == "float" and not has_upper):
-        text += ", or inf"
-    return text
-
-
-def _coerce(info: FieldInfo, value: Any) -> Any:
+def _coerce(meta: FieldMeta, value: Any) -> Any:
     """Check one FFM value; return it in canonical form (int, float, bool or Expression)."""
     if isinstance(value, Expression):
         return value
+    if meta.kind == "text":  # a programming error
+        raise TypeError(f"FFM field {meta.name!r} has an unsupported type")
     value = _plain_number(value)
-    allowed = _allowed_text(info)
+    allowed = meta.allowed_text()
     if isinstance(value, str):
         if not value.strip():
             raise SpecError(
                 f"must be {allowed}, or an expression; not an empty string.", value=value
             )
-        is_literal, literal = _parse_literal(value)
+        is_literal, literal = parse_literal(value)
         if not is_literal:
             return Expression(value)
         value = literal
-    kind = _kind(info.annotation)
-    if kind == "bool":
+    if meta.kind == "bool":
         if isinstance(value, bool):
             return value
         raise SpecError(f"must be {allowed}.", value=value)
+    result = _as_number(meta, value, allowed)
+    if not meta.in_bounds(result):
+        raise SpecError(f"must be {allowed}.", value=value)
+    return result
+
+
+def _as_number(meta: FieldMeta, value: Any, allowed: str) -> int | float:
+    """A numeric field's value as an int or a float, as its kind wants (bounds not checked)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise SpecError(f"must be {allowed}.", value=value)
     number = float(value)
     if math.isnan(number):
         raise SpecError(f"must be {allowed}; nan is not allowed.", value=value)
-    result: int | float
-    if kind == "float":
-        result = number
-    elif isinstance(value, numbers.Integral):
-        result = int(value)
-    elif number.is_integer():
-        result = int(number)
-    elif kind == "int_or_inf" and math.isinf(number):
-        result = number
-    else:
-        raise SpecError(f"must be {allowed}.", value=value)
-    for _, bound, check in _bounds(info):
-        if not check(result, bound):
-            raise SpecError(f"must be {allowed}.", value=value)
-    return result
+    if meta.kind in ("number", "fraction"):
+        return number
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if number.is_integer():
+        return int(number)
+    if meta.kind == "limit" and math.isinf(number):
+        return number
+    raise SpecError(f"must be {allowed}.", value=value)
 
 
-class FFM(_ConfigModel):
+class FFM(ConfigModel):
     """Configuration of the Fast and Fusiest mapper (``spec.mapper.ffm``).
 
     The defaults explore the full documented mapspace exactly. Limits (``max_*``) shrink the
@@ -277,7 +130,7 @@ class FFM(_ConfigModel):
     kept as an :class:`Expression` until :meth:`evaluate`.
     """
 
-    model_config = _CONFIG
+    model_config = CONFIG
     _LOC: ClassVar[tuple[str, ...]] = ("mapper", "ffm")
 
     force_memory_hierarchy_order: bool | Expression = True
@@ -330,24 +183,28 @@ class FFM(_ConfigModel):
     (why are so many templates generated?): the kept subset is biased by the enumeration
     order. ``inf``: no cap."""
 
-    memory_limit_per_process: float | Expression = Field(default=_INF, gt=0)
+    memory_limit_per_process: float | Expression = Field(
+        default=_INF, gt=0, json_schema_extra={"unit": "B"}
+    )
     """The memory, in bytes, that each of the mapper's worker processes may use. A worker that
     would exceed it stops its current unit of work, reports that unit as memory-limited
     (keeping the pmappings already final) and goes on with the next one; the calling process
     is never killed. ``inf``: no limit."""
 
-    memory_limit: float | Expression = Field(default=_INF, gt=0)
+    memory_limit: float | Expression = Field(default=_INF, gt=0, json_schema_extra={"unit": "B"})
     """The memory, in bytes, for the whole mapper run, the join included. Each worker process
     may use min(``memory_limit_per_process``, ``memory_limit`` / number of workers).
     ``inf``: no limit."""
 
-    time_limit: float | Expression = Field(default=_INF, gt=0)
+    time_limit: float | Expression = Field(default=_INF, gt=0, json_schema_extra={"unit": "s"})
     """The wall-clock time, in seconds, for the whole mapper call. Once it runs out no new work
     starts and running work stops; pmapping generation stops at 80 % of the budget so the join
     can run on what was found. The run returns with status ``TIME_LIMIT`` and the best
     mappings found so far. ``inf``: no limit."""
 
-    time_limit_per_pmapping_template: float | Expression = Field(default=_INF, gt=0)
+    time_limit_per_pmapping_template: float | Expression = Field(
+        default=_INF, gt=0, json_schema_extra={"unit": "s"}
+    )
     """The wall-clock time, in seconds, for exploring the tile shapes of one pmapping
     template. A template that runs out stops, keeps the pmappings already final and is marked
     truncated; the run goes on with the next template. ``inf``: no limit."""
@@ -406,7 +263,7 @@ class FFM(_ConfigModel):
     ) -> Any:
         name = str(info.field_name)
         try:
-            value = _coerce(cls.model_fields[name], value)
+            value = _coerce(field_meta(cls, name), value)
         except SpecError as err:
             raise err.with_location(loc_prefix=(*cls._LOC, name)) from None
         if isinstance(value, Expression):
@@ -424,6 +281,15 @@ class FFM(_ConfigModel):
         if name.startswith("_"):
             return " Private AccelForge settings are not supported."
         return ""
+
+    @classmethod
+    def field_metadata(cls) -> tuple[FieldMeta, ...]:
+        """Every setting's kind, bounds, unit, default and description, in declaration order.
+
+        Read once from ``model_fields`` (:mod:`accelforge.frontend.mapper.fields`); the same
+        metadata checks the values, and the Jupyter form and the docs show it.
+        """
+        return read_fields(cls)
 
     def expressions(self) -> dict[str, Expression]:
         """The settings that still hold an unevaluated :class:`Expression`, by field name."""
@@ -467,7 +333,7 @@ class FFM(_ConfigModel):
             if isinstance(result, str):
                 raise SpecError(
                     f"the expression {str(text)!r} gave a string, not "
-                    f"{_allowed_text(type(self).model_fields[name])}.",
+                    f"{field_meta(type(self), name).allowed_text()}.",
                     loc=loc,
                     value=result,
                 )

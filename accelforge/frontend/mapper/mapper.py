@@ -12,13 +12,9 @@ from typing import Any, ClassVar
 from pydantic import Field, field_validator
 
 from accelforge.errors import SpecError, did_you_mean, format_loc, location_context
-from accelforge.frontend.mapper.ffm import (
-    _CONFIG,
-    FFM,
-    Expression,
-    _ConfigModel,
-    _parse_literal,
-)
+from accelforge.frontend._literals import parse_literal
+from accelforge.frontend.mapper.config_model import CONFIG, ConfigModel
+from accelforge.frontend.mapper.ffm import FFM, Expression
 from accelforge.frontend.mapper.metrics import Metrics, MetricsField
 
 __all__ = ["Mapper"]
@@ -29,14 +25,14 @@ _METRIC_KEYS = ("metrics", "info_metrics")
 def _comparable(value: Any) -> Any:
     """The value used to decide whether two spellings of one setting agree."""
     if isinstance(value, str) and not isinstance(value, Expression):
-        is_literal, literal = _parse_literal(value)
+        is_literal, literal = parse_literal(value)
         return literal if is_literal else value.strip()
     if isinstance(value, Expression):
         return str(value).strip()
     return value
 
 
-class Mapper(_ConfigModel):
+class Mapper(ConfigModel):
     """Settings of the mapper (the ``mapper:`` section of a spec, ``spec.mapper``).
 
     Three YAML layouts load into the same object (see :meth:`from_section`)::
@@ -48,7 +44,7 @@ class Mapper(_ConfigModel):
     Python code sets ``spec.mapper.metrics`` and ``spec.mapper.ffm.<knob>``.
     """
 
-    model_config = _CONFIG
+    model_config = CONFIG
     _LOC: ClassVar[tuple[str, ...]] = ("mapper",)
 
     metrics: MetricsField = Metrics.ENERGY
@@ -97,7 +93,7 @@ class Mapper(_ConfigModel):
         return cls.model_validate(data)
 
     def to_section(self) -> dict[str, Any]:
-        """This configuration as plain YAML-able data, in layout 1 (every knob, inf as inf)."""
+        """The configuration as plain YAML-able data, in layout 1 (every knob, inf as inf)."""
         ffm: dict[str, Any] = {}
         for name in FFM.model_fields:
             value = getattr(self.ffm, name)

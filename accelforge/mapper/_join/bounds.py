@@ -1,4 +1,4 @@
-"""Bound-based pruning of partial joins (MAPPER.md §6.4).
+"""Bound-based pruning of partial joins (docs/MAPPER.md §6.4).
 
 A partial join's optimistic completions are its objectives plus what the Einsums still to join
 can add at least. That is a small set of points per join step: every choice of one pmapping
@@ -56,14 +56,19 @@ class Bound:
         return cls(known[pareto_mask(known)], rest, product)
 
     def hopeful(self, low: np.ndarray, step: int) -> bool:
-        """Whether some row no better than ``low`` (per objective, after ``step``) in every
-        objective may still reach the final front: if not, no row of a pair whose
-        objectives are at least ``low`` can, and the pair need not be built."""
+        """Whether a row no better than ``low`` may still reach the final front.
+
+        ``low`` is per objective, after ``step``, and bounds the row in every objective. If
+        not, no row of a pair whose objectives are at least ``low`` can, and the pair need
+        not be built.
+        """
         return len(self.keep(low[None, :], step)) > 0
 
     def keep(self, objectives: np.ndarray, step: int) -> np.ndarray:
-        """Indices of the rows (objectives so far, after ``step``) that may still reach the
-        final front."""
+        """Indices of the rows that may still reach the final front.
+
+        ``objectives`` are the rows' objectives so far, after ``step``.
+        """
         rest = self.rest[step]
         if self.product is not None:
             energy, latency = self.product
@@ -85,9 +90,12 @@ class Bound:
 
 
 def rest_points(per_einsum: list[np.ndarray], size: int = REST_POINTS) -> list[np.ndarray]:
-    """Per join step k, at most ``size`` points below every sum of one row of each of
-    ``per_einsum[k + 1:]`` (rows x objectives each): Pareto fronts of partial sums, built from
-    the last Einsum backwards, each cut into clusters replaced by their ideal point."""
+    """Per join step k, at most ``size`` points below every sum of the later Einsums' rows.
+
+    The sums take one row of each of ``per_einsum[k + 1:]`` (rows x objectives each). The
+    points are Pareto fronts of partial sums, built from the last Einsum backwards, each cut
+    into clusters replaced by their ideal point.
+    """
     n = per_einsum[0].shape[1] if per_einsum else 0
     out: list[np.ndarray] = [np.zeros((1, n))] * len(per_einsum)
     total = np.zeros((1, n))
@@ -101,8 +109,11 @@ def rest_points(per_einsum: list[np.ndarray], size: int = REST_POINTS) -> list[n
 
 
 def _ideal_clusters(points: np.ndarray, size: int) -> np.ndarray:
-    """``points`` cut (in lexicographic order) into at most ``size`` runs, each replaced by its
-    ideal point (the per-objective minimum): below every point of the run."""
+    """``points`` cut (in lexicographic order) into at most ``size`` runs of ideal points.
+
+    Each run is replaced by its ideal point (the per-objective minimum): below every point of
+    the run.
+    """
     if len(points) <= size:
         return points
     ordered = points[np.lexsort(points.T[::-1])]
@@ -110,8 +121,10 @@ def _ideal_clusters(points: np.ndarray, size: int) -> np.ndarray:
 
 
 def weightings(scale: np.ndarray) -> list[np.ndarray]:
-    """Objective weights for the greedy passes that find complete mappings: each objective
-    alone, then all of them with equal weight relative to ``scale``."""
+    """Objective weights for the greedy passes that find complete mappings.
+
+    Each objective alone, then all of them with equal weight relative to ``scale``.
+    """
     n = len(scale)
     unit = 1 / np.where(scale > 0, scale, 1.0)
     out = [np.eye(n)[i] for i in range(n)]

@@ -8,13 +8,13 @@ written once in the shared chain (every Einsum's path keeps only the tensors it 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from accelforge.frontend import mapping as m
 from accelforge.mapper._join.loop_blocks import (
     Description,
     Label,
-    Partition,
     descriptions,
     meet,
     order,
@@ -38,7 +38,8 @@ def _levels(path: EinsumPath) -> list[list[Any]]:
 
 def _node(
     item: Any, tile: float | None = None, rank_variable: str | dict[str, str] | None = None
-) -> m._Node:
+) -> m.MappingNode:
+    """The mapping node of one path node (a loop with ``tile`` and ``rank_variable``, if given)."""
     if isinstance(item, Hold):
         return m.Storage(
             tensors=[item.tensor], component=item.component, persistent=item.persistent
@@ -90,12 +91,14 @@ def _align_shared_loops(
     common = min(shared[first:last])
     if common > done:
         labels = [_named_as_first(names, first, index) for index in range(first, last + 1)]
-        merged: Partition | None = None
-        for (path, tiles), label in zip(paths[first : last + 1], labels, strict=True):
-            other = partition_of(path.nodes, tiles, common, label)
-            merged = other if merged is None else meet(merged, other)
-            if merged is None:
+        group = list(zip(paths[first : last + 1], labels, strict=True))
+        (path, tiles), label = group[0]
+        merged = partition_of(path.nodes, tiles, common, label)
+        for (path, tiles), label in group[1:]:
+            both = meet(merged, partition_of(path.nodes, tiles, common, label))
+            if both is None:
                 raise ValueError("joined pmappings admit no common order of their shared loops")
+            merged = both
         target = order(merged)
         for entry, label in zip(paths[first : last + 1], labels, strict=True):
             _reorder(entry, target, label)
@@ -109,6 +112,7 @@ def _align_shared_loops(
 def _reorder(
     entry: tuple[EinsumPath, list[float]], target: list[Description], label: Label
 ) -> None:
+    """Put the first loops of ``entry`` (a path and its tiles) in the order ``target``."""
     path, tiles = entry
     pool: dict[Description, list[tuple[Loop, float]]] = {}
     described = descriptions(path.nodes, tiles, len(target), label)
@@ -127,7 +131,7 @@ def _shared_loop(
     first: int,
     last: int,
     level: int,
-) -> m._Node:
+) -> m.MappingNode:
     """The loop at ``level`` shared by Einsums first..last, over each one's rank variable."""
     per_einsum = {
         paths[e][0].einsum: levels[e][level][0].rank_variable for e in range(first, last + 1)
@@ -152,48 +156,71 @@ def build_mapping(
     shared chain are ordered outermost memory first (``memory_rank``); with no loop between
     them their order changes no count.
     """
-    rank = memory_rank or {}
     _align_shared_loops(paths, shared, names, 0, len(paths) - 1, 0)
-    levels = [_levels(path) for path, _ in paths]
-    tiles = [list(t) for _, t in paths]
+    tree = _Tree(
+        paths,
+        [_levels(path) for path, _ in paths],
+        [list(t) for _, t in paths],
+        shared,
+        memory_rank or {},
+    )
+    return m.Mapping(nodes=tree.segment(0, len(paths) - 1, 0))
 
-    def level_nodes(einsum: int, level: int) -> list[m._Node]:
+
+@dataclass
+class _Tree:
+    """The aligned per-Einsum paths of :func:`build_mapping`, cut into levels at their loops."""
+
+    paths: list[tuple[EinsumPath, list[float]]]
+    levels: list[list[list[Any]]]
+    tiles: list[list[float]]
+    shared: list[int]
+    rank: dict[str, int]
+
+    def level_nodes(self, einsum: int, level: int) -> list[m.MappingNode]:
+        """Mapping nodes of one level of Einsum ``einsum``'s path."""
         return [
-            _node(item, tiles[einsum][level - 1]) if isinstance(item, Loop) else _node(item)
-            for item in levels[einsum][level]
+            _node(item, self.tiles[einsum][level - 1]) if isinstance(item, Loop) else _node(item)
+            for item in self.levels[einsum][level]
         ]
 
-    def private(einsum: int, start: int) -> list[m._Node]:
-        nodes: list[m._Node] = []
-        for level in range(start, len(levels[einsum])):
-            nodes += level_nodes(einsum, level)
+    def private(self, einsum: int, start: int) -> list[m.MappingNode]:
+        """Mapping nodes of Einsum ``einsum``'s path from level ``start`` on."""
+        nodes: list[m.MappingNode] = []
+        for level in range(start, len(self.levels[einsum])):
+            nodes += self.level_nodes(einsum, level)
         return nodes
 
-    def segment(first: int, last: int, start: int) -> list[m._Node]:
+    def segment(self, first: int, last: int, start: int) -> list[m.MappingNode]:
         """Nodes for Einsums first..last from level ``start`` on (earlier levels are shared)."""
         if first == last:
-            return private(first, start)
+            return self.private(first, start)
+        shared = self.shared
         common = min(shared[first:last])
-        nodes: list[m._Node] = []
+        nodes: list[m.MappingNode] = []
         seen: set[tuple[str, str]] = set()
         for level in range(start, common + 1):
             if level > 0:
-                nodes.append(_shared_loop(paths, levels, first, last, level))
-            holds = []
-            for einsum in range(first, last + 1):
-                for item in levels[einsum][level]:
-                    if isinstance(item, Hold) and (item.component, item.tensor) not in seen:
-                        seen.add((item.component, item.tensor))
-                        holds.append(item)
-            holds.sort(key=lambda h: rank.get(h.component, 0))
-            nodes += [_node(h) for h in holds]
-        branches = []
+                nodes.append(_shared_loop(self.paths, self.levels, first, last, level))
+            nodes += [_node(h) for h in self.new_holds(first, last, level, seen)]
+        branches: list[m.MappingNode] = []
         begin = first
         for k in range(first, last + 1):
             if k == last or shared[k] == common:
-                branches.append(m.Nested(nodes=segment(begin, k, common + 1)))
+                branches.append(m.Nested(nodes=self.segment(begin, k, common + 1)))
                 begin = k + 1
         nodes.append(m.Sequential(nodes=branches))
         return nodes
 
-    return m.Mapping(nodes=segment(0, len(paths) - 1, 0))
+    def new_holds(
+        self, first: int, last: int, level: int, seen: set[tuple[str, str]]
+    ) -> list[Hold]:
+        """Holds of Einsums first..last at ``level`` not in ``seen`` (added), outermost first."""
+        holds = []
+        for einsum in range(first, last + 1):
+            for item in self.levels[einsum][level]:
+                if isinstance(item, Hold) and (item.component, item.tensor) not in seen:
+                    seen.add((item.component, item.tensor))
+                    holds.append(item)
+        holds.sort(key=lambda h: self.rank.get(h.component, 0))
+        return holds

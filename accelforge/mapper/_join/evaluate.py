@@ -1,4 +1,4 @@
-"""Join and evaluate: the joined rows as evaluated ``Mappings`` (docs/MAPPER.md §9).
+"""Join and evaluate: the joined rows as evaluated ``Mappings`` (docs/MAPPER.md §6.6).
 
 Shared by the blocking and the streaming runs (``accelforge.mapper._run``), which both sit above
 this module.
@@ -17,6 +17,7 @@ from accelforge.mapper._join.join import JoinStats, join
 from accelforge.mapper._join.loop_blocks import counterparts
 from accelforge.mapper._pmappings.make import Pmappings, backing_depths
 from accelforge.model import evaluate_mapping
+from accelforge.model.occupancy import memory_size
 from accelforge.results import MappedResult, Mappings
 
 if TYPE_CHECKING:
@@ -51,7 +52,8 @@ def join_and_evaluate(
 
     @functools.cache
     def size_of(memory: str) -> float:
-        return next(a.components[memory].size for a in archs.values() if memory in a.components)
+        """The size of ``memory`` in the first Einsum's architecture that has it."""
+        return next(memory_size(a, memory) for a in archs.values() if memory in a.components)
 
     facts = [workload.einsums[e] for e in order]
     indexing = [{a.name: a.directly_indexing for a in f.einsum.tensor_accesses} for f in facts]
@@ -92,4 +94,4 @@ def join_and_evaluate(
             results.append(MappedResult(mapping, result))
         except InvalidMappingError as err:
             dropped.append(str(err))
-    return Mappings(spec, results, joined.objectives, joined.values, joined.steps), dropped
+    return Mappings(spec, results, joined.objectives, joined.steps), dropped

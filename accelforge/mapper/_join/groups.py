@@ -1,16 +1,17 @@
-"""The right-hand side of a join step (MAPPER.md §4.7, §6.3): one Einsum's pmappings cut into
-groups of equal fused-loop tiles, merged across templates with equal interfaces, and the
-per-memory reservation sums each group brings to the §6.3 update.
+"""The right-hand side of a join step (docs/MAPPER.md §4.7, §6.3).
+
+One Einsum's pmappings cut into groups of equal fused-loop tiles, merged across templates with
+equal interfaces, and the per-memory reservation sums each group brings to the §6.3 update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper._join.loop_blocks import (
     Description,
     Indexing,
@@ -25,10 +26,10 @@ from accelforge.mapper._join.loop_blocks import (
 from accelforge.mapper._pmappings.make import (
     Pmappings,
     backing_depths,
-    objective_names,
     reservation_columns,
 )
 from accelforge.mapper._tiles.search import TemplateRows
+from accelforge.mapper.objectives import Objectives
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
 
 __all__ = ["RightGroup", "RightMemory", "merged_across_templates", "right_groups", "right_memory"]
@@ -53,7 +54,7 @@ class RightGroup:
     shared: dict[tuple, Any]
     """Label functions by tensor set and loop skeletons by (table, tensor set, depth), shared
     by the groups of one Einsum."""
-    _cache: dict[tuple, Any] = field(init=False, default_factory=dict)
+    _cache: dict[Hashable, Any] = field(init=False, default_factory=dict)
     """This group's partitions, objectives and per-memory reservations, once computed."""
     tiles: np.ndarray = field(init=False)
     """The group's loop tiles (its rows share those of the fused loops)."""
@@ -71,15 +72,15 @@ class RightGroup:
         """The loops shared with the next Einsum, labelled for ``following``."""
         return self.blocks(self.following, self.d_right)
 
-    def objectives(self, names: list[str]) -> np.ndarray:
-        """rows x objectives of the group's rows."""
+    def objectives(self, names: Sequence[str]) -> np.ndarray:
+        """Rows x objectives: the objective values of the group's rows."""
         key = ("objectives", *names)
         if key not in self._cache:
             columns = [getattr(self.table, name)[self.rows] for name in names]
             self._cache[key] = np.column_stack(columns) if names else np.zeros((len(self.rows), 0))
         return self._cache[key]
 
-    def low(self, names: list[str]) -> np.ndarray:
+    def low(self, names: Sequence[str]) -> np.ndarray:
         """Per objective, the lowest value of the group's rows."""
         key = ("low", *names)
         if key not in self._cache:
@@ -100,8 +101,10 @@ class RightGroup:
         return self._cache["to_right"]
 
     def blocks(self, tensors: set[str], depth: int) -> Partition:
-        """The first ``depth`` loops in freely permutable blocks, each labelled by the ranks of
-        ``tensors`` it indexes (§5)."""
+        """The first ``depth`` loops in freely permutable blocks.
+
+        Each loop is labelled by the ranks of ``tensors`` it indexes (§5).
+        """
         key = (tuple(sorted(tensors)), depth)
         if key not in self._cache:
             self._cache[key] = fill(self.skeleton(tensors, depth), self.tiles)
@@ -131,8 +134,11 @@ class RightGroup:
 def right_groups(
     tables: list[TemplateRows], indexing: Indexing, previous: set[str], following: set[str]
 ) -> list[RightGroup]:
-    """One Einsum's tables cut into groups of equal fused-loop tiles; ``previous`` and
-    ``following`` are the tensors it shares with its neighbours in the join order."""
+    """One Einsum's tables cut into groups of equal fused-loop tiles.
+
+    ``previous`` and ``following`` are the tensors it shares with its neighbours in the join
+    order.
+    """
     out = []
     shared: dict[tuple, Any] = {}
     for index, table in enumerate(tables):
@@ -175,11 +181,11 @@ def merged_across_templates(groups: list[RightGroup], pmappings: Pmappings) -> l
     shared = [members for members in buckets.values() if len(members) > 1]
     if not shared:
         return groups
-    metrics, tracked = pmappings.metrics, sorted(pmappings.tracked)
+    objectives, tracked = pmappings.objectives, sorted(pmappings.tracked)
     blocks, bucket_of = [], []
     for bucket, members in enumerate(shared):
         for group in members:  # one interface: one depth max(d_left, d_right) per bucket
-            blocks.append(_comparison_columns(group, metrics, tracked)[group.rows])
+            blocks.append(_comparison_columns(group, objectives, tracked)[group.rows])
             bucket_of.append(np.full(len(group.rows), bucket))
     values = np.zeros((sum(len(b) for b in blocks), max(b.shape[1] for b in blocks)))
     start = 0
@@ -196,20 +202,24 @@ def merged_across_templates(groups: list[RightGroup], pmappings: Pmappings) -> l
 
 
 def _interface(group: RightGroup, fusable: set[str]) -> tuple:
-    """What the join sees of a group: shared depths, backings of fusable tensors, and the
-    loops over which each is shared (structure per template, then the tile shapes)."""
+    """What the join sees of a group.
+
+    That is: shared depths, backings of fusable tensors, and the loops over which each is
+    shared (structure per template, then the tile shapes).
+    """
     key = ("interface", group.table_index)
     if key not in group.shared:
         backed = sorted((t, b) for t, b in group.backing.items() if t in fusable)
         parts = [(group.previous, group.d_left), (group.following, group.d_right)]
         parts += [({t}, depth) for t, (_, _, depth) in backed]
-        structure, loops = [], []
+        structure: list[tuple | None] = []
+        loops: list[int] = []
         for tensors, depth in parts:
             skeleton = group.skeleton(tensors, depth)
             for block in skeleton:
-                block = sorted(block, key=lambda entry: _structure_key(entry[1:]))
-                structure.append(tuple(entry[1:] for entry in block))
-                loops += [entry[0] for entry in block]
+                ordered = sorted(block, key=lambda entry: _structure_key(entry[1:]))
+                structure.append(tuple(entry[1:] for entry in ordered))
+                loops += [entry[0] for entry in ordered]
             structure.append(None)  # end of this part
         group.shared[key] = (
             (group.d_left, group.d_right, tuple(backed), tuple(structure)),
@@ -224,15 +234,17 @@ def _structure_key(entry: tuple) -> tuple:
     return (str(label), spatial, str(component), str(dimension))
 
 
-def _comparison_columns(group: RightGroup, metrics: Metrics, tracked: list[str]) -> np.ndarray:
-    """Every row of the group's table: objectives and the reservation columns the join reads
-    down to depth max(d_left, d_right) (computed once per table)."""
+def _comparison_columns(
+    group: RightGroup, objectives: Objectives, tracked: list[str]
+) -> np.ndarray:
+    """Every row of the group's table: objectives and the reservation columns the join reads.
+
+    The reservations are read down to depth max(d_left, d_right); computed once per table.
+    """
     key = ("columns", group.table_index)
     if key not in group.shared:
         table = group.table
-        columns = [getattr(table, name) for name in objective_names(metrics)]
-        if Metrics.RESOURCE_USAGE in metrics:
-            columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
+        columns = objectives.comparison_columns(table)
         depth = max(group.d_left, group.d_right)
         columns += [column for _, column in reservation_columns(table, tracked, depth)]
         group.shared[key] = np.column_stack(columns)
@@ -241,8 +253,10 @@ def _comparison_columns(group: RightGroup, metrics: Metrics, tracked: list[str])
 
 @dataclass
 class RightMemory:
-    """A group's reservations in one tracked memory, sorted for the §6.3 update (one value
-    per row of the group)."""
+    """A group's reservations in one tracked memory, sorted for the §6.3 update.
+
+    One value per row of the group.
+    """
 
     persistent: np.ndarray
     own: np.ndarray

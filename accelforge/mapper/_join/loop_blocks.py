@@ -1,6 +1,7 @@
-"""Fused loops as ordered blocks (MAPPER.md §5): loops between two consecutive storage nodes
-of a pmapping may be permuted freely, so two pmappings can share their loops when one common
-order is allowed by both block structures.
+"""Fused loops as ordered blocks (docs/MAPPER.md §5).
+
+Loops between two consecutive storage nodes of a pmapping may be permuted freely, so two
+pmappings can share their loops when one common order is allowed by both block structures.
 
 A loop is described by ``(label, spatial, component, dimension, tile)``; a partition is a tuple
 of blocks, each a tuple of descriptions in canonical order (loops with one label keep their
@@ -16,6 +17,8 @@ import functools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from accelforge.model.paths import Hold, Loop
 
@@ -46,7 +49,7 @@ Label = Callable[[str], Hashable]
 
 
 def rank_labels(indexing: Indexing, tensors: Iterable[str]) -> Label:
-    """Label of a rank variable by the ranks of ``tensors`` it indexes (MAPPER.md §5).
+    """Label of a rank variable by the ranks of ``tensors`` it indexes (docs/MAPPER.md §5).
 
     Per tensor (sorted by name), the ranks the variable indexes directly; ``()`` is the
     "recomputed / no rank" marker. A variable indexing none of the tensors keeps its name, so two
@@ -73,8 +76,10 @@ def counterparts(
     other_variables: Iterable[str],
     tensors: Iterable[str],
 ) -> dict[str, str]:
-    """For each rank variable of the other Einsum, this Einsum's variable with its label for
-    ``tensors`` (a loop the two share is over these two variables)."""
+    """For each rank variable of the other Einsum, this Einsum's variable with its label.
+
+    Labels are for ``tensors``: a loop the two Einsums share is over these two variables.
+    """
     tensors = list(tensors)
     label, other_label = rank_labels(indexing, tensors), rank_labels(other_indexing, tensors)
     by_label = {label(v): v for v in variables}
@@ -92,7 +97,7 @@ def canonical(block: Iterable[Description]) -> tuple[Description, ...]:
 
 
 def descriptions(
-    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
+    nodes: Sequence[Any], tiles: Sequence[float] | np.ndarray, depth: int, label: Label
 ) -> list[Description]:
     """The first ``depth`` loops of a path, top-down, each described with ``label``."""
     loops = [node for node in nodes if isinstance(node, Loop)][:depth]
@@ -125,7 +130,7 @@ def skeleton_of(nodes: Sequence[Any], depth: int, label: Label) -> Skeleton:
     return tuple(tuple(b) for b in blocks if b)
 
 
-def fill(skeleton: Skeleton, tiles: Sequence[float]) -> Partition:
+def fill(skeleton: Skeleton, tiles: Sequence[float] | np.ndarray) -> Partition:
     """The partition of ``skeleton`` with the loops' tile shapes ``tiles``."""
     return tuple(
         canonical((lab, spatial, component, dimension, float(tiles[i])) for i, lab, spatial,
@@ -135,7 +140,7 @@ def fill(skeleton: Skeleton, tiles: Sequence[float]) -> Partition:
 
 
 def partition_of(
-    nodes: Sequence[Any], tiles: Sequence[float], depth: int, label: Label
+    nodes: Sequence[Any], tiles: Sequence[float] | np.ndarray, depth: int, label: Label
 ) -> Partition:
     """The first ``depth`` loops of a path, cut into blocks at every storage node."""
     return fill(skeleton_of(nodes, depth, label), tiles)
@@ -148,8 +153,10 @@ def relabel(partition: Partition, new: Mapping[Description, Description]) -> Par
 
 @functools.lru_cache(maxsize=1 << 16)
 def meet(left: Partition, right: Partition) -> Partition | None:
-    """The coarsest ordered partition refining both, or None when no common order exists
-    (memoised: a join asks for the same pairs many times)."""
+    """The coarsest ordered partition refining both, or None when no common order exists.
+
+    Memoised: a join asks for the same pairs many times.
+    """
     if left == right:
         return left
     left_items = Counter(d for block in left for d in block)

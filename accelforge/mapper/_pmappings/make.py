@@ -1,4 +1,4 @@
-"""``make_pmappings``: every Einsum's Pareto-optimal pmappings (TCM, MAPPER.md §2-§4).
+"""``make_pmappings``: every Einsum's Pareto-optimal pmappings (TCM, docs/MAPPER.md §2-§4).
 
 Rows of one template are grouped by their compatibility (the tile shapes of the fused loops);
 inside a group a row dominated in every objective and every reservation column is dropped.
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from accelforge import columns as col
 from accelforge.errors import MapspaceTooLargeError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper._templates.make import Template, TemplateStats, make_templates
@@ -26,8 +27,9 @@ from accelforge.mapper._tiles.search import (
     split_trivial_fused_loops,
 )
 from accelforge.mapper.executors import interruption
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped, tolerant_view
-from accelforge.model.evaluate import _simple_variables
+from accelforge.mapper.objectives import Objectives
+from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
+from accelforge.model.evaluate import simple_variables
 from accelforge.model.paths import Hold, Loop
 
 if TYPE_CHECKING:
@@ -39,32 +41,12 @@ __all__ = [
     "Pmappings",
     "einsum_templates",
     "make_pmappings",
-    "objective_names",
     "reservation_columns",
     "search_signature",
     "template_pmappings",
     "tracked_memories",
     "twin_pmappings",
 ]
-
-
-def objective_names(metrics: Metrics) -> list[str]:
-    """Additive objective columns kept through the join for ``metrics`` (§4.5, §7)."""
-    names = []
-    if Metrics.ENERGY in metrics or Metrics.ENERGY_DELAY_PRODUCT in metrics:
-        names.append("energy")
-    if Metrics.DYNAMIC_ENERGY in metrics:
-        names.append("dynamic_energy")
-    if Metrics.LEAK_ENERGY in metrics:
-        names.append("leak_energy")
-    if Metrics.LATENCY in metrics or Metrics.ENERGY_DELAY_PRODUCT in metrics:
-        names.append("latency")
-    if not names and Metrics.RESOURCE_USAGE not in metrics:
-        raise ValueError(
-            f"{metrics} has no optimisation metric; ACTIONS and DETAILED_MEMORY_USAGE are "
-            "information only"
-        )
-    return names
 
 
 @dataclass
@@ -87,21 +69,20 @@ class EinsumPmappings:
         frames = []
         for table in self.tables:
             columns: dict[str, Any] = {
-                "template": table.template.id,
-                "compute": table.template.compute,
-                "energy": table.energy,
-                "latency": table.latency,
-                "fused loops": table.fused_loops,
+                col.TEMPLATE: table.template.id,
+                col.COMPUTE: table.template.compute,
+                col.ENERGY: table.energy,
+                col.LATENCY: table.latency,
+                col.FUSED_LOOPS: table.fused_loops,
             }
             for r in table.reservations:
-                key = f"reservation {r.memory} {r.tensor} (depth {r.depth})"
-                columns[key] = r.bits
+                columns[col.reservation_column(r.memory, r.tensor, r.depth)] = r.bits
             for index, loop in enumerate(table.template.path.loops):
-                kind = "spatial " if loop.spatial else ""
-                columns[f"tile {index} {kind}{loop.rank_variable}"] = table.tiles[index]
+                key = col.tile_column(index, loop.rank_variable, loop.spatial)
+                columns[key] = table.tiles[index]
             frames.append(pd.DataFrame(columns))
         if not frames:
-            return pd.DataFrame(columns=["template", "compute", "energy", "latency"])
+            return pd.DataFrame(columns=[col.TEMPLATE, col.COMPUTE, col.ENERGY, col.LATENCY])
         return pd.concat(frames, ignore_index=True)
 
 
@@ -110,12 +91,21 @@ class Pmappings:
     """Every Einsum's pmappings plus the facts the join needs."""
 
     einsums: dict[str, EinsumPmappings]
-    metrics: Metrics
     fusable: set[str]
     tracked: set[str]
     """Memories whose capacity is tracked through the join (finite size)."""
-    context: PmappingContext | None = None
-    """The settings the pmappings were made with (tolerances, capacities)."""
+    context: PmappingContext
+    """The settings the pmappings were made with (objectives, tolerances, capacities)."""
+
+    @property
+    def objectives(self) -> Objectives:
+        """What the run optimises (the context's)."""
+        return self.context.objectives
+
+    @property
+    def metrics(self) -> Metrics:
+        """The metrics the objectives were resolved from."""
+        return self.context.objectives.metrics
 
     def __getitem__(self, einsum: str) -> pd.DataFrame:
         return self.einsums[einsum].data()
@@ -124,23 +114,14 @@ class Pmappings:
 def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
     if table.n == 0:
         return table
-    columns = [getattr(table, name) for name in context.objectives]
-    if Metrics.RESOURCE_USAGE in context.metrics:  # fanout usage is an objective too (§7)
-        columns += [table.spatial_usage[k] for k in sorted(table.spatial_usage)]
+    columns = context.objectives.comparison_columns(table)
     n_objectives = len(columns)
     capacities = []
     for memory, column in reservation_columns(table, context.tracked, table.fused_loops):
         columns.append(column)
         capacities.append(context.capacities[memory])
     values = np.column_stack(columns) if columns else np.zeros((table.n, 1))
-    values = tolerant_view(
-        values,
-        n_objectives,
-        *context.tolerances,
-        np.array(capacities, dtype=float),
-        context.n_einsums + 2,
-        context.n_einsums,
-    )
+    values = context.objectives.prune_view(values, n_objectives, np.array(capacities, dtype=float))
     groups = group_ids(table.tiles[: table.fused_loops].T)
     return table.take(pareto_mask_grouped(values, groups))
 
@@ -148,8 +129,10 @@ def _prune(table: TemplateRows, context: PmappingContext) -> TemplateRows:
 def reservation_columns(
     table: TemplateRows, tracked: Iterable[str], depth: int
 ) -> list[tuple[str, np.ndarray]]:
-    """The reservation figures the join reads (§6.3), per tracked memory: persistent bits,
-    all other bits, and the bits above each loop depth 1 .. ``depth``.
+    """The reservation figures the join reads (§6.3), per tracked memory.
+
+    Per memory: persistent bits, all other bits, and the bits above each loop depth 1 ..
+    ``depth``.
 
     Every quantity the join derives from a pmapping is a sum of these plus reservations of
     fusable tensors, which equal fused tiles make equal; so dominance in these is sound.
@@ -179,21 +162,25 @@ def tracked_memories(archs: Any) -> set[str]:
     return {m for m, s in sizes.items() if len(s) == 1 and math.isfinite(next(iter(s)))}
 
 
+def _size(archs: Any, memory: str) -> float:
+    """The size of ``memory`` in the first evaluated arch that has it (tracked: finite)."""
+    size = next(a.components[memory].size for a in archs if memory in a.components)
+    if size is None:
+        raise ValueError(f"memory {memory} has no size")
+    return float(size)
+
+
 @dataclass
 class PmappingContext:
     """Everything per-Einsum pmapping work needs, computed once per spec (picklable)."""
 
     spec: Spec
-    metrics: Metrics
-    objectives: list[str]
+    objectives: Objectives
     fusable: set[str]
     simple: set[str]
     tracked: set[str]
     capacities: dict[str, float]
-    tolerances: tuple[float, float]
-    """(objective_tolerance, resource_usage_tolerance); the latter is 0 with RESOURCE_USAGE."""
-    n_einsums: int
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -212,6 +199,14 @@ class PmappingContext:
             self._cache[key] = self.spec.evaluate(einsum, workload=workload)
         return workload, self._cache[key], self._cache["ffm"]
 
+    def solved_search(self, signature: tuple) -> Any:
+        """What :meth:`remember_search` kept for a tile-search ``signature`` here, or None."""
+        return self._cache.get(("rows", signature))
+
+    def remember_search(self, signature: tuple, solved: Any) -> None:
+        """Keep a finished tile search's rows for twins with the same ``signature``."""
+        self._cache[("rows", signature)] = solved
+
     @classmethod
     def build(cls, spec: Spec) -> PmappingContext:
         """Evaluate the spec's workload, mapper settings and tracked memories."""
@@ -219,23 +214,20 @@ class PmappingContext:
         mapper = spec.evaluated_mapper(workload)
         archs = [spec.evaluate(name, workload=workload) for name in workload.einsums]
         tracked = tracked_memories(archs)
-        rho = (
-            0.0 if Metrics.RESOURCE_USAGE in mapper.metrics else mapper.ffm.resource_usage_tolerance
-        )
         context = cls(
             spec=spec,
-            metrics=mapper.metrics,
-            objectives=objective_names(mapper.metrics),
+            objectives=Objectives.resolve(
+                mapper.metrics,
+                float(mapper.ffm.objective_tolerance),
+                float(mapper.ffm.resource_usage_tolerance),
+                len(workload.einsums),
+            ),
             fusable={t for t in workload.tensors if len(workload.graph.users(t)) > 1},
-            simple=_simple_variables(spec),
+            simple=simple_variables(spec),
             tracked=tracked,
-            capacities={
-                m: next(a.components[m].size for a in archs if m in a.components) for m in tracked
-            },
-            tolerances=(float(mapper.ffm.objective_tolerance), float(rho)),
-            n_einsums=len(workload.einsums),
+            capacities={m: _size(archs, m) for m in tracked},
         )
-        if Metrics.RESOURCE_USAGE not in mapper.metrics:
+        if not context.objectives.resource_usage:
             context.tracked &= context.shared_memories()
             context.capacities = {m: context.capacities[m] for m in context.tracked}
         return context
@@ -308,7 +300,7 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
     workload, arch, ffm = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]
     signature, canonical = problem_signature(template, facts, arch, context.fusable)
-    solved = context._cache.get(("rows", signature))
+    solved = context.solved_search(signature)
     if solved is None:
         rows = search_template(
             template,
@@ -321,7 +313,7 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
             lambda chunk: _prune(chunk, context),
         )
         if interruption() is None:
-            context._cache[("rows", signature)] = (rows, canonical)
+            context.remember_search(signature, (rows, canonical))
     else:
         source_rows, source_canonical = solved
         target = {c: t for t, c in canonical.items()}
@@ -331,23 +323,27 @@ def template_pmappings(context: PmappingContext, template: Template) -> list[Tem
 
 
 def search_signature(context: PmappingContext, template: Template) -> tuple:
-    """The template's tile-search problem up to names: templates with equal signatures
-    (twin Einsums) share one search in a process."""
+    """The template's tile-search problem up to names.
+
+    Templates with equal signatures (twin Einsums) share one search in a process.
+    """
     workload, arch, _ = context.evaluated(template.einsum)
     facts = workload.einsums[template.einsum]
     return problem_signature(template, facts, arch, context.fusable)[0]
 
 
 def twin_pmappings(context: PmappingContext, templates: list[Template]) -> list[list[TemplateRows]]:
-    """:func:`template_pmappings` of each of ``templates`` in turn, in one process, so twins
-    after the first reuse its search."""
+    """:func:`template_pmappings` of each of ``templates`` in turn, in one process.
+
+    Twins after the first reuse its search.
+    """
     return [template_pmappings(context, template) for template in templates]
 
 
 def make_pmappings(
     spec: Spec, *, on_template: Callable[[TemplateRows, int], None] | None = None
 ) -> Pmappings:
-    """Per Einsum, every template's Pareto-optimal pmappings (MAPPER.md §3-§4)."""
+    """Per Einsum, every template's Pareto-optimal pmappings (docs/MAPPER.md §3-§4)."""
     context = PmappingContext.build(spec)
     out: dict[str, EinsumPmappings] = {}
     for name in spec.workload.einsum_names:
@@ -373,7 +369,7 @@ def make_pmappings(
                 stacklevel=2,
             )
         out[name] = einsum
-    return Pmappings(out, context.metrics, context.fusable, context.tracked, context)
+    return Pmappings(out, context.fusable, context.tracked, context)
 
 
 def backing_depths(table: TemplateRows) -> dict[str, tuple[str, bool, int]]:

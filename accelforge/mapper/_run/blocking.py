@@ -10,11 +10,9 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from accelforge.errors import SpecWarning
 from accelforge.mapper._join.evaluate import OnStep, dropped_message, join_and_evaluate
-from accelforge.mapper._pmappings.make import Pmappings, objective_names
+from accelforge.mapper._pmappings.make import Pmappings
 from accelforge.mapper._run.streaming import start
 from accelforge.mapper.events import Event, JoinStep, RunStarted, RunWarning, TemplateDone
 from accelforge.results import Mappings
@@ -26,7 +24,7 @@ __all__ = ["join_pmappings", "map_workload_to_arch"]
 
 
 def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None) -> Mappings:
-    """Join per-Einsum pmappings into the Pareto-optimal full mappings (MAPPER.md §6-§7).
+    """Join per-Einsum pmappings into the Pareto-optimal full mappings (docs/MAPPER.md §6-§7).
 
     With one objective the result is the optimum and its exact ties (those that survive to the
     final join step; pruning within the search keeps one of a tie).
@@ -95,8 +93,8 @@ def map_workload_to_arch(
             bars.close()
     mappings = run.result()
     if mappings is None:
-        names = objective_names(spec.evaluated_mapper().metrics)
-        return Mappings(spec, [], names, np.zeros((0, len(names))), [])
+        names = list(run.objectives.names)
+        return Mappings(spec, [], names, [])
     return mappings
 
 

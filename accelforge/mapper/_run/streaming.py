@@ -1,4 +1,4 @@
-"""Streaming, cancellable mapper runs (MAPPER.md §10-§11): :func:`start` and :class:`MapperRun`.
+"""Streaming, cancellable mapper runs (docs/MAPPER.md §10-§11): ``start`` and ``MapperRun``.
 
 :func:`start` validates the spec and enumerates every Einsum's templates in the caller's thread
 (spec errors and template-cap warnings surface there, before any work starts), then returns. A
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from accelforge import columns as col
 from accelforge.mapper._join.evaluate import dropped_message, join_and_evaluate
 from accelforge.mapper._pmappings.make import (
     PmappingContext,
@@ -47,7 +48,6 @@ from accelforge.mapper.events import (
     Event,
     JoinStep,
     RunFinished,
-    RunProgress,
     RunStarted,
     RunStatus,
     RunWarning,
@@ -63,9 +63,11 @@ from accelforge.mapper.executors import (
     guarded_call,
     rss_bytes,
 )
+from accelforge.mapper.objectives import Objectives
+from accelforge.mapper.progress import RunProgress
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from accelforge.frontend.spec import Spec
     from accelforge.mapper._join.join import JoinStats
@@ -159,7 +161,6 @@ class MapperRun:
         self._progress = RunProgress(
             templates_total=len(plan.units), einsums_total=len(plan.einsums)
         )
-        self._best: dict[str, float] = {}
         self._join_steps: list[dict[str, Any]] = []
         self._seconds: dict[str, float] = {}
         self._mappings: Mappings | None = None
@@ -196,10 +197,7 @@ class MapperRun:
             progress = self._progress
             if progress.phase == "finished":
                 return progress
-            progress = _replace(progress, elapsed=time.monotonic() - self._began)
-            if len(self._best) == len(self._plan.einsums):
-                progress = _replace(progress, best_energy=sum(self._best.values()))
-            return progress
+            return _replace(progress, elapsed=time.monotonic() - self._began)
 
     def cancel(self) -> None:
         """Stop the run: no new unit starts, pending ones are dropped, the join stops.
@@ -244,6 +242,11 @@ class MapperRun:
             return self._unfinished()
 
     @property
+    def objectives(self) -> Objectives:
+        """What the run optimises: objective names, tolerances (resolved once by ``start``)."""
+        return self._context.objectives
+
+    @property
     def pmappings(self) -> Pmappings:
         """Every Einsum's pmappings released so far (all that are final once done)."""
         with self._cond:
@@ -252,9 +255,7 @@ class MapperRun:
                 for name, pm in self._plan.pmappings.items()
             }
         c = self._context
-        return Pmappings(
-            einsums=einsums, metrics=c.metrics, fusable=c.fusable, tracked=c.tracked, context=c
-        )
+        return Pmappings(einsums=einsums, fusable=c.fusable, tracked=c.tracked, context=c)
 
     def __repr__(self) -> str:
         p = self.progress
@@ -284,7 +285,7 @@ class MapperRun:
             einsums=tuple(plan.einsums),
             compute_units=dict(plan.compute_units),
             template_counts=counts,
-            metrics=tuple(self._context.metrics.names()),
+            metrics=tuple(self._context.objectives.metrics.names()),
             knobs=dict(self._ffm),
             n_workers=self._executor.n_workers,
         )
@@ -390,13 +391,7 @@ class MapperRun:
             pm.tables.extend(unit.tables)
             if unit.too_large:
                 pm.skipped[template.id] = unit.message or ""
-            if unit.kept:
-                lowest = min(float(t.energy.min()) for t in unit.tables if t.n)
-                self._best[einsum] = min(self._best.get(einsum, math.inf), lowest)
-            p = self._progress
-            self._progress = _replace(
-                p, templates_done=p.templates_done + 1, rows_kept=p.rows_kept + unit.kept
-            )
+            done = self._progress.templates_done + 1
             einsum_done = sum(u is not None for u in self._units[first : index + 1])
         self._emit(
             TemplateDone(
@@ -404,10 +399,10 @@ class MapperRun:
                 template=template.id,
                 compute=template.compute,
                 status=unit.status,
-                rows=_chunk(template.id, unit.tables, self._context.objectives),
+                rows=_chunk(template.id, unit.tables, self._context.objectives.names),
                 einsum_done=einsum_done,
                 einsum_total=plan.ends[position] - first,
-                done=self._progress.templates_done,
+                done=done,
                 total=len(plan.units),
                 evaluated=unit.evaluated,
                 valid=unit.valid,
@@ -421,8 +416,6 @@ class MapperRun:
     def _einsum_done(self, position: int) -> None:
         name, pm = self._plan.einsums[position], self._plan.pmappings[self._plan.einsums[position]]
         units = self._units[self._plan.first(position) : self._plan.ends[position]]
-        with self._cond:
-            self._progress = _replace(self._progress, einsums_done=position + 1)
         reported = [u for u in units if u is not None]
         complete = len(reported) == len(units) and all(u.complete for u in reported)
         self._emit(EinsumDone(name, pm.n_rows, len(reported), len(units), complete))
@@ -442,8 +435,6 @@ class MapperRun:
         if time.monotonic() >= self._end:
             self._finish("TIME_LIMIT")
             return
-        with self._cond:
-            self._progress = _replace(self._progress, phase="join")
         began = time.monotonic()
         try:
             mappings, dropped = join_and_evaluate(
@@ -458,7 +449,7 @@ class MapperRun:
             self._emit(RunWarning(dropped_message(dropped)))
         self._finish(self._final_status(stop), mappings)
 
-    def _on_step(self, stats: JoinStats, partials: Any) -> None:
+    def _on_step(self, stats: JoinStats, partials: Any) -> None:  # noqa: ARG002 - OnStep
         index, n = len(self._join_steps), len(self._plan.einsums)
         numbers = {
             key: getattr(stats, key)
@@ -491,17 +482,10 @@ class MapperRun:
     def _finish(
         self, status: RunStatus, mappings: Mappings | None = None, message: str | None = None
     ) -> None:
-        front = mappings.data if mappings is not None else pd.DataFrame(columns=["energy"])
+        front = mappings.data if mappings is not None else pd.DataFrame(columns=[col.ENERGY])
         unfinished = self._unfinished()
         if status != "OK" and (unfinished or mappings is None):
             self._emit(RunWarning(_status_message(status, len(unfinished), mappings is None)))
-        with self._cond:
-            self._progress = _replace(
-                self._progress,
-                phase="finished",
-                best_energy=float(front["energy"].min()) if len(front) else math.inf,
-                elapsed=time.monotonic() - self._began,
-            )
         self._mappings = mappings
         self._final = RunFinished(
             status, front, self._statistics(status, len(front)), unfinished, message
@@ -514,6 +498,7 @@ class MapperRun:
     def _emit(self, event: Event) -> None:
         with self._cond:
             self._events.append(event)
+            self._progress = self._progress.advance(event)
             self._cond.notify_all()
 
     def _unfinished(self) -> tuple[str, ...]:
@@ -569,16 +554,17 @@ class _Stop(Exception):
         self.status: RunStatus = status
 
 
-def _chunk(template_id: str, tables: list[TemplateRows], objectives: list[str]) -> pd.DataFrame:
+def _chunk(template_id: str, tables: list[TemplateRows], objectives: Sequence[str]) -> pd.DataFrame:
     """A template's surviving rows as a DataFrame: objectives, ``template``, ``row``."""
-    names = ["energy", "latency"] + [o for o in objectives if o not in ("energy", "latency")]
+    first = [col.ENERGY, col.LATENCY]
+    names = first + [o for o in objectives if o not in first]
     columns: dict[str, Any] = {
         name: np.concatenate([getattr(t, name) for t in tables]) if tables else np.zeros(0)
         for name in names
     }
-    n = len(columns["energy"])
-    columns["template"] = [template_id] * n
-    columns["row"] = np.arange(n)
+    n = len(columns[col.ENERGY])
+    columns[col.TEMPLATE] = [template_id] * n
+    columns[col.ROW] = np.arange(n)
     return pd.DataFrame(columns)
 
 

@@ -1,8 +1,8 @@
-"""Spatial/temporal crossing (MAPPER.md §3.8): drop loops that would split a holder's tile.
+"""Spatial/temporal crossing (docs/MAPPER.md §3.8): drop loops that would split a holder's tile.
 
 A spatial loop replicates its component and everything below it, so in a tensor's view it acts
-just above the topmost holder it replicates (MODEL.md §1.5). When the storage order is relaxed, a
-holder of an inner memory can sit above the spatial loops of its own fanout; a temporal loop
+just above the topmost holder it replicates (docs/MODEL.md §1.5). When the storage order is relaxed,
+a holder of an inner memory can sit above the spatial loops of its own fanout; a temporal loop
 between them over a rank variable that a spatial loop also splits, and that indexes the holder's
 tensor, would make the holder's tile non-contiguous (the model rejects such a path).
 
@@ -27,18 +27,19 @@ Conflict = tuple[frozenset[int], frozenset[int]]
 """Positions in ``path.nodes`` of (the spatial loops, the temporal loops) of one conflict."""
 
 
-def _window_end(path: EinsumPath, start: int, level: Mapping[str, int]) -> int:
-    """Position of the last spatial loop below ``path.nodes[start]`` that replicates it."""
-    hold = path.nodes[start]
+def _window_end(path: EinsumPath, start: int, top: int, level: Mapping[str, int]) -> int:
+    """Position of the last spatial loop below ``path.nodes[start]`` that replicates it.
+
+    ``top`` is the arch level of the holder at ``start``.
+    """
     end = start
     for position in range(start + 1, len(path.nodes)):
         node = path.nodes[position]
-        if (
-            isinstance(node, Loop)
-            and node.spatial
-            and level[node.component] <= level[hold.component]
-        ):
-            end = position
+        if isinstance(node, Loop) and node.spatial:
+            if node.component is None:
+                raise ValueError(f"spatial loop over {node.rank_variable} has no component")
+            if level[node.component] <= top:
+                end = position
     return end
 
 
@@ -50,12 +51,12 @@ def crossing_conflicts(
     for start, hold in enumerate(path.nodes):
         if not isinstance(hold, Hold):
             continue
-        window = range(start + 1, _window_end(path, start, level) + 1)
+        window = range(start + 1, _window_end(path, start, level[hold.component], level) + 1)
         for var in sorted(infos[hold.tensor].projection_variables):
             loops = [
-                (p, path.nodes[p].spatial)
+                (p, node.spatial)
                 for p in window
-                if isinstance(path.nodes[p], Loop) and path.nodes[p].rank_variable == var
+                if isinstance(node := path.nodes[p], Loop) and node.rank_variable == var
             ]
             spatial = frozenset(p for p, is_spatial in loops if is_spatial)
             temporal = frozenset(p for p, is_spatial in loops if not is_spatial)
@@ -65,6 +66,7 @@ def crossing_conflicts(
 
 
 def _without(path: EinsumPath, removed: frozenset[int]) -> EinsumPath:
+    """``path`` without the nodes at positions ``removed``."""
     nodes = [n for p, n in enumerate(path.nodes) if p not in removed]
     return EinsumPath(path.einsum, nodes, [(i, isinstance(n, Loop)) for i, n in enumerate(nodes)])
 

@@ -1,4 +1,4 @@
-"""Pmapping templates of one Einsum (MAPPER.md §3): placements, storage orders, loops.
+"""Pmapping templates of one Einsum (docs/MAPPER.md §3): placements, storage orders, loops.
 
 A template fixes everything but tile shapes: which memories hold which tensors, the order of
 the storage nodes, and one loop per allowed rank variable in each gap between them. It is an
@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent
+from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedComponent, EvaluatedTensors
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
 from accelforge.frontend.sets import TensorSet
@@ -57,6 +57,14 @@ def _memories(flat: list) -> list[EvaluatedComponent]:
     ]
 
 
+def _placement_sets(memory: EvaluatedComponent) -> EvaluatedTensors:
+    """``memory``'s tensor placement sets (every evaluated Memory has them)."""
+    tensors = memory.tensors
+    if tensors is None:
+        raise TypeError(f"memory {memory.name} has no evaluated tensor placement sets")
+    return tensors
+
+
 def _resolve(value: Any, scope: Mapping[str, Any], where: str) -> TensorSet:
     if isinstance(value, str):
         return evaluate_set(value, scope, Where(where))
@@ -77,9 +85,10 @@ def placements(flat: list, facts: EinsumFacts) -> Iterator[dict[str, frozenset[s
         scope = {**facts.symbols, "Above": everything._new(above)}
         scope.update({name: everything._new(tensors) for name, tensors in chosen.items()})
         where = f"arch.nodes.{memory.name}.tensors"
-        keep = _resolve(memory.tensors.keep, scope, f"{where}.keep")
-        back = memory.tensors.back
-        may_keep = _resolve(memory.tensors.may_keep, scope, f"{where}.may_keep")
+        sets = _placement_sets(memory)
+        keep = _resolve(sets.keep, scope, f"{where}.keep")
+        back = sets.back
+        may_keep = _resolve(sets.may_keep, scope, f"{where}.may_keep")
         if back.names & above:
             return
         must = keep.names | back.names
@@ -115,45 +124,16 @@ def _orders(
         key=lambda n: (n.tensor, n.level),
     )
     rest = [n for n in nodes if n not in first]
-    forced = {m.name: m.tensors.force_memory_hierarchy_order for m in _memories(flat)}
+    forced = {m.name: _placement_sets(m).force_memory_hierarchy_order for m in _memories(flat)}
     fanout = {n.name: getattr(n, "cumulative_fanout", 1) for n in flat}
-
-    def may_follow(placed: list[_Node], node: _Node, remaining: list[_Node]) -> bool:
-        for other in remaining:
-            if other is node:
-                continue
-            # other will sit below node: check node may be above other
-            if other.tensor == node.tensor and other.level < node.level:
-                return False
-            if other.level < node.level and (
-                other.backing
-                and other.tensor in fusable
-                or (
-                    ffm.force_memory_hierarchy_order
-                    and forced[node.memory]
-                    and forced[other.memory]
-                    and not other.persistent
-                    and not node.persistent
-                )
-            ):
-                return False
-        if placed:
-            last = placed[-1]
-            if (
-                last.tensor == node.tensor
-                and fanout[last.memory] == fanout[node.memory]
-                and not last.required
-                and not last.backing
-            ):
-                return False
-        return True
+    hierarchy = bool(ffm.force_memory_hierarchy_order)
 
     def build(placed: list[_Node], remaining: list[_Node]) -> Iterator[list[_Node]]:
         if not remaining:
             yield list(placed)
             return
         for node in remaining:
-            if may_follow(placed, node, remaining):
+            if _may_follow(placed, node, remaining, fusable, hierarchy, forced, fanout):
                 rest_nodes = [n for n in remaining if n is not node]
                 yield from build([*placed, node], rest_nodes)
 
@@ -162,12 +142,56 @@ def _orders(
             yield order
 
 
+def _may_follow(
+    placed: list[_Node],
+    node: _Node,
+    remaining: list[_Node],
+    fusable: set[str],
+    hierarchy: bool,
+    forced: Mapping[str, bool],
+    fanout: Mapping[str, int],
+) -> bool:
+    """Whether ``node`` may come next after ``placed``, above the rest of ``remaining``.
+
+    ``hierarchy`` is the FFM's ``force_memory_hierarchy_order``, ``forced`` each memory's own
+    flag, ``fanout`` each node's cumulative fanout.
+    """
+    for other in remaining:
+        if other is node:
+            continue
+        # other will sit below node: check node may be above other
+        if other.tensor == node.tensor and other.level < node.level:
+            return False
+        if other.level < node.level and (
+            other.backing
+            and other.tensor in fusable
+            or (
+                hierarchy
+                and forced[node.memory]
+                and forced[other.memory]
+                and not other.persistent
+                and not node.persistent
+            )
+        ):
+            return False
+    if placed:
+        last = placed[-1]
+        if (
+            last.tensor == node.tensor
+            and fanout[last.memory] == fanout[node.memory]
+            and not last.required
+            and not last.backing
+        ):
+            return False
+    return True
+
+
 def _order_options_ok(order: list[_Node], flat: list, facts: EinsumFacts, ffm: FFM) -> bool:
     for memory in _memories(flat):
         mine = [n for n in order if n.memory == memory.name]
         options = [
             [set(s) if not isinstance(s, str) else set() for s in option]
-            for option in memory.tensors.tensor_order_options
+            for option in _placement_sets(memory).tensor_order_options
         ]
         if not options and ffm.prioritize_reuse_of_unfused_tensors:
             above = {n.tensor for n in order if n.level < memory_level(flat, memory.name)}
@@ -260,12 +284,13 @@ def make_templates(
     variables = sorted(v for v, b in facts.rank_variable_bounds.items() if b > 1)
     templates: list[Template] = []
     seen: set[tuple] = set()
+    limit = float(ffm.max_pmapping_templates_per_einsum)  # evaluated: an int or inf
     for path in _candidate_paths(flat, facts, ffm, fusable, infos, variables, stats):
         key = _dedupe_key(path)
         if key in seen:
             continue
         seen.add(key)
-        if len(templates) >= ffm.max_pmapping_templates_per_einsum:
+        if len(templates) >= limit:
             stats.capped = True
             break
         templates.append(Template(facts.name, compute, len(templates), path))
@@ -285,7 +310,7 @@ def _candidate_paths(
     """Template paths before deduplication: placement x order x loop order x crossing fix."""
     compute = flat[-1].name
     level = {n.name: i for i, n in enumerate(flat)}
-    remove_spatials = ffm.out_of_order_hierarchy_explore_removing_spatials_for_more_temporals
+    remove_spatials = bool(ffm.out_of_order_hierarchy_explore_removing_spatials_for_more_temporals)
     for placement in placements(flat, facts):
         stats.placements += 1
         held = set().union(*placement.values()) if placement else set()
@@ -304,8 +329,10 @@ def _candidate_paths(
 
 
 def _through_last_backing(order: list[_Node]) -> list[_Node]:
-    """A copy Einsum's storage order ends once every tensor has its backing node, as in
-    AccelForge 1.0.467 (the copy is counted on its backing nodes only, MODEL.md §11)."""
+    """A copy Einsum's storage order, ending once every tensor has its backing node.
+
+    As in AccelForge 1.0.467 (the copy is counted on its backing nodes only, docs/MODEL.md §11).
+    """
     last = max(i for i, node in enumerate(order) if node.backing)
     return order[: last + 1]
 
@@ -320,8 +347,9 @@ def _placement_nodes(
     backed: set[str] = set()
     memories = _memories(flat)
     for memory in memories:
-        required = memory.tensors.back.names
-        keep = memory.tensors.keep
+        sets = _placement_sets(memory)
+        required = sets.back.names
+        keep = sets.keep
         if not isinstance(keep, str):
             required = required | keep.names
         for tensor in sorted(placement.get(memory.name, ())):

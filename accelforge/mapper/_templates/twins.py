@@ -1,4 +1,4 @@
-"""Canonical signatures of one template's tile-search problem (MAPPER.md §13).
+"""Canonical signatures of one template's tile-search problem (docs/MAPPER.md §13).
 
 Einsums that are identical up to the names of their tensors and rank variables (the K, Q and
 V projections of a transformer) have identical template searches. A template's signature
@@ -19,7 +19,7 @@ from typing import Any
 
 from accelforge.frontend.evaluate_arch import EvaluatedArch
 from accelforge.frontend.evaluate_workload import EinsumFacts
-from accelforge.frontend.sets import _TypedSet
+from accelforge.frontend.sets import TypedSet
 from accelforge.mapper._templates.make import Template
 from accelforge.model.paths import Compute, Hold, Loop
 
@@ -89,7 +89,7 @@ def _canonical(value: Any, names: Mapping[str, str]) -> Any:
     """A hashable form of ``value`` with this Einsum's names replaced by canonical ones."""
     if isinstance(value, str):
         return names.get(value, value)
-    if isinstance(value, _TypedSet):  # evaluated: its members matter, not its universe
+    if isinstance(value, TypedSet):  # evaluated: its members matter, not its universe
         return (value.kind, tuple(sorted(names.get(n, n) for n in value.names)))
     if value is None or isinstance(value, (bool, int, float)):
         return value

@@ -1,4 +1,4 @@
-"""Incremental tile-shape enumeration with optimistic pruning (MAPPER.md §4.2-§4.4).
+"""Incremental tile-shape enumeration with optimistic pruning (docs/MAPPER.md §4.2-§4.4).
 
 Rank variables are added one at a time: the partial rows are crossed with the next variable's
 tile chains and every partial row that fails a constraint even in its most favourable
@@ -38,8 +38,11 @@ def _divisors(n: int) -> tuple[int, ...]:
 
 
 def imperfect_candidates(bound: int, coarseness: int = 1) -> list[int]:
-    """Outermost-loop tiles allowed to leave a remainder: for each iteration count
-    ceil(bound / n) only the smallest n (§4.2); steps grow by ``coarseness``."""
+    """Outermost-loop tiles allowed to leave a remainder.
+
+    For each iteration count ceil(bound / n) only the smallest n (§4.2); steps grow by
+    ``coarseness``.
+    """
     by_count: dict[int, int] = {}
     n = 1
     while n <= bound:
@@ -120,7 +123,7 @@ class VariableChains:
 def variable_chains(
     loops: list[Loop],
     bounds: Mapping[str, int],
-    dimensions: list[tuple[str, str]],
+    dimensions: Sequence[tuple[str | None, str | None]],
     fused_depth: int,
     chains_of: Callable[[str, list[Loop]], Sequence[tuple[int, ...]]],
 ) -> list[VariableChains]:
@@ -198,8 +201,11 @@ def enumerate_tiles(
 
 
 def _chain_keys(chain: VariableChains, bound: int) -> np.ndarray:
-    """Per chain: spatial factors per dimension, then its loop counts (total, beyond one per
-    rank variable, fused): everything the limits see besides capacity."""
+    """Per chain: spatial factors per dimension, then its loop counts.
+
+    The counts are: total, beyond one per rank variable, fused. Together, everything the
+    limits see besides capacity.
+    """
     counts = np.column_stack(
         [chain.nontrivial, chain.nontrivial - (bound > 1), chain.fused_nontrivial]
     )

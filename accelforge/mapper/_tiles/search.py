@@ -1,4 +1,4 @@
-"""Tile shapes of one template (MAPPER.md §4): enumerate, evaluate vectorised, prune.
+"""Tile shapes of one template (docs/MAPPER.md §4): enumerate, evaluate vectorised, prune.
 
 Every candidate is a column of a tile array; the model's own formulas
 (:func:`~accelforge.model.einsum_eval.einsum_quantities`) evaluate all of them at once.
@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from accelforge.errors import MapspaceTooLargeError
-from accelforge.frontend.evaluate_arch import EvaluatedArch
+from accelforge.frontend.evaluate_arch import EvaluatedArch, EvaluatedTensors
 from accelforge.frontend.evaluate_workload import EinsumFacts
 from accelforge.frontend.mapper.ffm import FFM
+from accelforge.frontend.sets import RankVariableSet
+from accelforge.frontend.workload import TensorAccess
 from accelforge.mapper._templates.make import Template
 from accelforge.mapper._tiles.enumeration import (
     Pruning,
@@ -30,7 +32,7 @@ from accelforge.mapper._tiles.enumeration import (
 from accelforge.mapper.executors import interruption
 from accelforge.model.einsum_eval import einsum_quantities, path_reservations
 from accelforge.model.occupancy import bits_by_memory
-from accelforge.model.paths import Hold, Loop, assign_factors
+from accelforge.model.paths import Compute, Hold, Loop, assign_factors
 from accelforge.model.result import leak_energy
 
 __all__ = [
@@ -77,8 +79,10 @@ class TemplateRows:
         return self.tiles.shape[1]
 
     def renamed(self, template: Template, tensors: Mapping[str, str]) -> TemplateRows:
-        """The same rows for ``template``, an identical template of a twin Einsum whose
-        tensors are named by ``tensors`` (this table's name -> the twin's)."""
+        """The same rows for ``template``, an identical template of a twin Einsum.
+
+        The twin's tensors are named by ``tensors`` (this table's name -> the twin's).
+        """
         return dataclasses.replace(
             self,
             template=template,
@@ -213,7 +217,7 @@ class _Search:
 
         def chains_of(var: str, loops: list[Loop]) -> Sequence[tuple[int, ...]]:
             # Temporal loops may leave a remainder only as the variable's first loop; a
-            # spatial one wherever the loops above it are trivial (MAPPER.md §4.2).
+            # spatial one wherever the loops above it are trivial (docs/MAPPER.md §4.2).
             imperfect = tuple(
                 var in self.simple
                 and bool(
@@ -274,7 +278,7 @@ def search_template(
     simple: set[str],
     prune: Callable[[TemplateRows], TemplateRows] | None = None,
 ) -> TemplateRows:
-    """The valid tile shapes of ``template`` (MAPPER.md §4), pruned by ``prune`` as they come.
+    """The valid tile shapes of ``template`` (docs/MAPPER.md §4), pruned by ``prune`` as they come.
 
     Between chunks it polls :func:`~accelforge.mapper.executors.interruption` and, when told
     to stop, returns the rows found so far.
@@ -440,9 +444,11 @@ def _loop_limits(loops: list[Loop], fused: int, bounds: Mapping[str, int], ffm: 
     nontrivial = [np.asarray(loop.factor) > 1 for loop in loops]
     total = sum(nontrivial, np.zeros(1, dtype=int))
     fused_total = sum(nontrivial[:fused], np.zeros(1, dtype=int))
-    ok = (total <= ffm.max_loops) & (fused_total <= ffm.max_fused_loops)
+    # The FFM is evaluated: its limits are numbers (int or inf), not expressions.
+    ok = (total <= float(ffm.max_loops)) & (fused_total <= float(ffm.max_fused_loops))
     ranks = sum(1 for b in bounds.values() if b > 1)
-    ok &= total - ranks <= ffm.max_loops_minus_ranks
+    ok &= total - ranks <= float(ffm.max_loops_minus_ranks)
+    per_variable = int(ffm.max_fused_loops_per_rank_variable)
     for var in {loop.rank_variable for loop in loops[:fused]}:
         count = sum(
             (
@@ -452,7 +458,7 @@ def _loop_limits(loops: list[Loop], fused: int, bounds: Mapping[str, int], ffm: 
             ),
             np.zeros(1, dtype=int),
         )
-        ok &= count <= ffm.max_fused_loops_per_rank_variable
+        ok &= count <= per_variable
     return ok
 
 
@@ -470,39 +476,68 @@ def _tensor_constraints(
         if not mine:
             continue
         if spec.tile_shape:
-            shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
-            for node in nodes[: mine[0]]:
-                if isinstance(node, Loop):
-                    shape[node.rank_variable] = node.tile
-            for variables, op, value in spec.tile_shape:
-                names = [v for v in variables if v in shape]
-                if op.startswith("product"):
-                    ok = ok & _compare(math.prod(shape[v] for v in names), op, value)
-                else:
-                    for v in names:
-                        ok = ok & _compare(shape[v], op, value)
-        for tensors, below in (
-            (spec.no_refetch_from_above, False),
-            (spec.no_resend_to_below, True),
-        ):
-            for tensor in tensors:
-                positions = [i for i, n in holders if n.tensor == tensor]
-                here = [i for i in positions if nodes[i].component == memory.name]
-                if not here or tensor not in access:
-                    continue
-                start, end = (
-                    (here[0], next((p for p in positions if p > here[0]), len(nodes)))
-                    if below
-                    else (positions[0], here[0])
-                )
-                direct = set(access[tensor].directly_indexing.values())
-                for node in nodes[start:end]:
-                    if (
-                        isinstance(node, Loop)
-                        and not node.spatial
-                        and (node.rank_variable not in direct)
-                    ):
-                        ok = ok & (np.asarray(node.factor) == 1)
+            ok = _tile_shape_ok(ok, nodes[: mine[0]], spec.tile_shape, bounds)
+        ok = _unmoved_ok(ok, nodes, holders, memory.name, spec, access)
+    return ok
+
+
+def _tile_shape_ok(
+    ok: Any,
+    above: Sequence[Hold | Loop | Compute],
+    tile_shape: Sequence[tuple[RankVariableSet, str, int]],
+    bounds: Mapping[str, int],
+) -> Any:
+    """``ok`` and a memory's ``tensors.tile_shape``, with ``above`` the nodes over its holds."""
+    shape: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+    for node in above:
+        if isinstance(node, Loop):
+            shape[node.rank_variable] = node.tile
+    for variables, op, value in tile_shape:
+        names = [v for v in variables if v in shape]
+        if op.startswith("product"):
+            ok = ok & _compare(math.prod(shape[v] for v in names), op, value)
+        else:
+            for v in names:
+                ok = ok & _compare(shape[v], op, value)
+    return ok
+
+
+def _unmoved_ok(
+    ok: Any,
+    nodes: Sequence[Hold | Loop | Compute],
+    holders: Sequence[tuple[int, Hold]],
+    memory: str,
+    spec: EvaluatedTensors,
+    access: Mapping[str, TensorAccess],
+) -> Any:
+    """``ok`` and ``memory``'s ``no_refetch_from_above`` and ``no_resend_to_below``.
+
+    A temporal loop that does not index the tensor directly must be trivial between its
+    backing hold and its hold in ``memory`` (no refetch), or between that hold and the next
+    one below (no resend).
+    """
+    for tensors, below in (
+        (spec.no_refetch_from_above, False),
+        (spec.no_resend_to_below, True),
+    ):
+        for tensor in tensors:
+            positions = [i for i, n in holders if n.tensor == tensor]
+            here = [i for i in positions if nodes[i].component == memory]
+            if not here or tensor not in access:
+                continue
+            start, end = (
+                (here[0], next((p for p in positions if p > here[0]), len(nodes)))
+                if below
+                else (positions[0], here[0])
+            )
+            direct = set(access[tensor].directly_indexing.values())
+            for node in nodes[start:end]:
+                if (
+                    isinstance(node, Loop)
+                    and not node.spatial
+                    and (node.rank_variable not in direct)
+                ):
+                    ok = ok & (np.asarray(node.factor) == 1)
     return ok
 
 

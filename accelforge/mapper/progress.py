@@ -1,0 +1,210 @@
+"""A mapper run's progress as a pure reducer over its events (docs/MAPPER.md §11).
+
+:class:`RunProgress` is an immutable snapshot; :meth:`RunProgress.advance` returns the snapshot
+after one more event, so the progress of any event stream is a fold::
+
+    progress = RunProgress.fold(run.events())
+
+``MapperRun.progress`` is this fold over the events the run emitted (plus the live elapsed
+time), and the Jupyter explorer folds the same events with the same reducer; it only adds view
+states such as ``"STOPPING"`` after Stop was pressed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from accelforge import columns as col
+from accelforge.mapper.events import (
+    EinsumDone,
+    JoinStep,
+    RunFinished,
+    RunStarted,
+    RunWarning,
+    TemplateDone,
+)
+
+__all__ = ["RUNNING", "Phase", "RunProgress"]
+
+RUNNING = "RUNNING"
+"""``RunProgress.status`` until ``RunFinished`` (then that event's status)."""
+
+Phase = Literal["pmappings", "join", "finished"]
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """A snapshot of a run's progress (``MapperRun.progress``), folded from its events.
+
+    Attributes
+    ----------
+    phase : str
+        ``"pmappings"``; ``"join"`` once every Einsum's pmappings are final (the last
+        ``EinsumDone``) or a ``JoinStep`` arrived; ``"finished"`` after ``RunFinished``.
+    templates_done, templates_total : int
+        Templates reported and planned.
+    einsums_done, einsums_total : int
+        Einsums whose templates have all reported, and Einsums.
+    rows_kept : int
+        Pmappings kept so far, over all Einsums.
+    elapsed : float
+        Seconds since the run started (``MapperRun.progress`` adds the live time while the run
+        goes on; the fold alone takes it from ``JoinStep`` and ``RunFinished.statistics``).
+    best_energy : float
+        The lowest energy of a full mapping once the join finished; before, the sum of the
+        per-Einsum lowest pmapping energies (:attr:`energy_lower_bound`); ``inf`` while an
+        Einsum has none, and after a run that ended without a front.
+    join_done : int
+        Join steps done (one per Einsum).
+    front_size : int
+        Mappings on the final front (0 until ``RunFinished``).
+    status : str
+        ``"RUNNING"``, then ``RunFinished.status``.
+    message : str or None
+        ``RunFinished.message`` when it has one, else the last ``RunWarning``'s message.
+    einsums : tuple of str
+        The Einsums, in workload order (from ``RunStarted``).
+    lowest_energies : tuple of float
+        Per Einsum (same order), the lowest energy of its pmappings so far (``inf``: none yet).
+    """
+
+    phase: Phase = "pmappings"
+    templates_done: int = 0
+    templates_total: int = 0
+    einsums_done: int = 0
+    einsums_total: int = 0
+    rows_kept: int = 0
+    elapsed: float = 0.0
+    best_energy: float = math.inf
+    join_done: int = 0
+    front_size: int = 0
+    status: str = RUNNING
+    message: str | None = None
+    einsums: tuple[str, ...] = ()
+    lowest_energies: tuple[float, ...] = ()
+
+    # --- the reducer ----------------------------------------------------------------------
+
+    def advance(self, event: Any) -> RunProgress:
+        """The progress after ``event``.
+
+        ``event`` is any event of :mod:`accelforge.mapper.events`; other objects leave the
+        progress unchanged.
+        """
+        step = _STEPS.get(type(event))
+        return step(self, event) if step is not None else self
+
+    def _run_started(self, event: RunStarted) -> RunProgress:
+        einsums = tuple(event.einsums)
+        return RunProgress(
+            templates_total=event.n_templates,
+            einsums_total=len(einsums),
+            einsums=einsums,
+            lowest_energies=(math.inf,) * len(einsums),
+        )
+
+    def _einsum_done(self, _event: EinsumDone) -> RunProgress:
+        done = self.einsums_done + 1
+        last = done >= self.einsums_total and self.phase == "pmappings"
+        return replace(self, einsums_done=done, phase="join" if last else self.phase)
+
+    def _join_step(self, event: JoinStep) -> RunProgress:
+        return replace(self, phase="join", join_done=event.index + 1, elapsed=event.elapsed)
+
+    def _run_warning(self, event: RunWarning) -> RunProgress:
+        return replace(self, message=event.message)
+
+    def _run_finished(self, event: RunFinished) -> RunProgress:
+        front = event.front
+        has_front = front is not None and len(front) > 0 and col.ENERGY in front
+        return replace(
+            self,
+            phase="finished",
+            status=event.status,
+            front_size=0 if front is None else len(front),
+            best_energy=float(front[col.ENERGY].min()) if has_front else math.inf,
+            message=event.message or self.message,
+            elapsed=float((event.statistics or {}).get("elapsed", self.elapsed)),
+        )
+
+    def _template_done(self, event: TemplateDone) -> RunProgress:
+        rows = event.rows
+        n = 0 if rows is None else len(rows)
+        einsums, lowest = self.einsums, list(self.lowest_energies)
+        if event.einsum not in einsums:
+            einsums, lowest = (*einsums, event.einsum), [*lowest, math.inf]
+        if n and col.ENERGY in rows:
+            i = einsums.index(event.einsum)
+            lowest[i] = min(lowest[i], float(rows[col.ENERGY].min()))
+        lowest_energies = tuple(lowest)
+        return replace(
+            self,
+            templates_done=event.done,
+            templates_total=event.total,
+            rows_kept=self.rows_kept + n,
+            einsums=einsums,
+            lowest_energies=lowest_energies,
+            best_energy=sum(lowest_energies) if lowest_energies else math.inf,
+        )
+
+    @classmethod
+    def fold(cls, events: Iterable[Any], start: RunProgress | None = None) -> RunProgress:
+        """The progress after every event of ``events``, from ``start`` (default: nothing)."""
+        progress = cls() if start is None else start
+        for event in events:
+            progress = progress.advance(event)
+        return progress
+
+    # --- derived values -------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Whether ``RunFinished`` was folded in."""
+        return self.phase == "finished"
+
+    @property
+    def energy_lower_bound(self) -> float:
+        """The sum of the per-Einsum lowest pmapping energies (``inf`` while one has none)."""
+        return sum(self.lowest_energies) if self.lowest_energies else math.inf
+
+    @property
+    def percent(self) -> float:
+        """0 to 100: templates count for 90 %, join steps for the last 10 %."""
+        if self.finished:
+            return 100.0
+        done = 90.0 * self.templates_done / self.templates_total if self.templates_total else 0.0
+        if self.einsums_total:
+            done += 10.0 * self.join_done / self.einsums_total
+        return min(done, 100.0)
+
+    def text(self) -> str:
+        """One line: status, counts, elapsed time, best energy so far (``≥``: a lower bound)."""
+        parts = [
+            self.status,
+            f"templates {self.templates_done}/{self.templates_total}",
+            f"pmappings kept {self.rows_kept}",
+            f"Einsums {self.einsums_done}/{self.einsums_total}",
+            f"join {self.join_done}/{self.einsums_total}",
+            f"{self.elapsed:.1f} s",
+        ]
+        energy = self.best_energy if math.isfinite(self.best_energy) else self.energy_lower_bound
+        if math.isfinite(energy):
+            bound = "" if self.finished else "\u2265 "
+            parts.append(f"best energy {bound}{energy:.4g}")
+        if self.finished:
+            parts.append(f"front {self.front_size} points")
+        return " \u00b7 ".join(parts)
+
+
+_STEPS: dict[type, Callable[[RunProgress, Any], RunProgress]] = {
+    RunStarted: RunProgress._run_started,
+    TemplateDone: RunProgress._template_done,
+    EinsumDone: RunProgress._einsum_done,
+    JoinStep: RunProgress._join_step,
+    RunWarning: RunProgress._run_warning,
+    RunFinished: RunProgress._run_finished,
+}
+"""The reducer's step for each event class."""
