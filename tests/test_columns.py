@@ -12,6 +12,7 @@ import pytest
 import accelforge as af
 from accelforge import columns as col
 from accelforge.mapper import make_pmappings, map_workload_to_arch
+from tests.mapper.specs import matmul_chain
 
 EINSUMS = ("Matmul0", "Matmul1")
 ROOT = Path(__file__).resolve().parents[1]
@@ -174,18 +175,7 @@ def test_row_helpers() -> None:
 
 def test_every_column_of_a_run_parses() -> None:
     """The README's example, with every optional metric: nothing falls outside the convention."""
-    spec = af.Spec.from_yaml(
-        af.examples.arches.simple,
-        af.examples.workloads.matmuls,
-        jinja_parse_data={
-            "N_EINSUMS": 4,
-            "M": 64,
-            "KN": 64,
-            "GLB_SIZE": 65536,
-            "DRAM_ENERGY": 10,
-            "GLB_THROUGHPUT": 1,
-        },
-    )
+    spec = matmul_chain(4, 64, 65536)
     metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
     spec.mapper.metrics = metrics | af.Metrics.ACTIONS | af.Metrics.DETAILED_MEMORY_USAGE
     einsums = list(spec.workload.einsum_names)

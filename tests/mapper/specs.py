@@ -12,3 +12,19 @@ def simple_arch_spec(workload: str, folder: Path, **jinja: float) -> af.Spec:
     path = folder / "workload.yaml"
     path.write_text(workload)
     return af.Spec.from_yaml(af.examples.arches.simple, path, jinja_parse_data=jinja)
+
+
+def matmul_chain(n_einsums: int, size: int, glb_size: float) -> af.Spec:
+    """The shipped ``matmuls`` chain (M = KN = ``size``) on ``simple`` (DRAM energy 10)."""
+    return af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={
+            "N_EINSUMS": n_einsums,
+            "M": size,
+            "KN": size,
+            "GLB_SIZE": glb_size,
+            "DRAM_ENERGY": 10,
+            "GLB_THROUGHPUT": 1,
+        },
+    )

@@ -12,22 +12,12 @@ import accelforge as af
 from accelforge import export
 from accelforge.mapper import map_workload_to_arch
 from accelforge.results import Mappings
+from tests.mapper.specs import matmul_chain
 
 
 @pytest.fixture(scope="module")
 def front() -> Mappings:
-    spec = af.Spec.from_yaml(
-        af.examples.arches.simple,
-        af.examples.workloads.matmuls,
-        jinja_parse_data={
-            "N_EINSUMS": 2,
-            "M": 16,
-            "KN": 16,
-            "GLB_SIZE": 4096,
-            "DRAM_ENERGY": 10,
-            "GLB_THROUGHPUT": 1,
-        },
-    )
+    spec = matmul_chain(2, 16, 4096)
     spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
     return map_workload_to_arch(spec)
 
