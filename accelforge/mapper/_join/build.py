@@ -15,10 +15,12 @@ from accelforge.frontend import mapping as m
 from accelforge.mapper._join.loop_blocks import (
     Description,
     Label,
+    Partition,
     descriptions,
     meet,
     order,
     partition_of,
+    truncate,
 )
 from accelforge.model.paths import Compute, EinsumPath, Hold, Loop
 
@@ -75,38 +77,68 @@ def _align_shared_loops(
     paths: list[tuple[EinsumPath, list[float]]],
     shared: list[int],
     names: list[dict[str, str]],
-    first: int,
-    last: int,
-    done: int,
 ) -> None:
-    """Put the loops Einsums first..last share in one order every one of them allows.
+    """Put the loops neighbouring Einsums share in one order every one of them allows.
 
     Loops between two storage nodes of a pmapping may be permuted freely (§5); the join only
     joined pmappings whose block structures admit a common order, which is applied here to each
-    path (loops move within their blocks, so storage nodes keep their places). Loops are
-    compared with their rank variables named as Einsum ``first`` names them (``names``).
+    path (loops move within their blocks, so storage nodes keep their places). Each run of
+    Einsums linked by shared loops is aligned on its own (:func:`_align_run`).
+    """
+    first = 0
+    for k in range(len(paths)):
+        if k == len(paths) - 1 or shared[k] == 0:
+            _align_run(paths, shared, names, first, k)
+            first = k + 1
+
+
+def _align_run(
+    paths: list[tuple[EinsumPath, list[float]]],
+    shared: list[int],
+    names: list[dict[str, str]],
+    first: int,
+    last: int,
+) -> None:
+    """Align Einsums first..last, each sharing ``shared[k]`` loops with the next.
+
+    As the join did, a forward pass carries the meet of every constraint so far: Einsum k's own
+    blocks (its loops down to the deepest it shares) refined by what the Einsums before it
+    allow for the loops it shares with them. A block may straddle a shallower cut of the
+    group, so no single prefix order is fixed before every deeper constraint is known. A
+    backward pass then fixes the orders: the last Einsum's from what was carried to it, each
+    earlier one's shared loops as its successor orders them. Loops are compared with their
+    rank variables named as Einsum ``first`` names them (``names``).
     """
     if first == last:
         return
-    common = min(shared[first:last])
-    if common > done:
-        labels = [_named_as_first(names, first, index) for index in range(first, last + 1)]
-        group = list(zip(paths[first : last + 1], labels, strict=True))
-        (path, tiles), label = group[0]
-        merged = partition_of(path.nodes, tiles, common, label)
-        for (path, tiles), label in group[1:]:
-            both = meet(merged, partition_of(path.nodes, tiles, common, label))
-            if both is None:
-                raise ValueError("joined pmappings admit no common order of their shared loops")
-            merged = both
-        target = order(merged)
-        for entry, label in zip(paths[first : last + 1], labels, strict=True):
-            _reorder(entry, target, label)
-    begin = first
-    for k in range(first, last + 1):
-        if k == last or shared[k] == common:
-            _align_shared_loops(paths, shared, names, begin, k, common)
-            begin = k + 1
+    labels = [_named_as_first(names, first, index) for index in range(first, last + 1)]
+    own = []
+    for j, (path, tiles) in enumerate(paths[first : last + 1]):
+        depth = max(shared[first + j - 1] if j else 0, shared[first + j] if first + j < last else 0)
+        own.append(partition_of(path.nodes, tiles, depth, labels[j]))
+    carried = [own[0]]
+    for j in range(1, len(own)):
+        cut = shared[first + j - 1]
+        head = _prefix(own[j], cut)
+        both = meet(_prefix(carried[-1], cut), head)
+        if both is None:
+            raise ValueError("joined pmappings admit no common order of their shared loops")
+        carried.append(both + own[j][len(head) :])
+    target = order(carried[-1])
+    _reorder(paths[last], target, labels[-1])
+    for j in range(len(own) - 2, -1, -1):
+        cut = shared[first + j]
+        deeper = carried[j][len(_prefix(carried[j], cut)) :]
+        target = target[:cut] + order(deeper)
+        _reorder(paths[first + j], target, labels[j])
+
+
+def _prefix(partition: Partition, depth: int) -> Partition:
+    """The blocks of ``partition`` covering exactly its first ``depth`` loops."""
+    blocks = truncate(partition, depth)
+    if sum(len(block) for block in blocks) != depth:
+        raise ValueError("a shared-loop depth falls inside a block of loops")
+    return blocks
 
 
 def _reorder(
@@ -156,7 +188,7 @@ def build_mapping(
     shared chain are ordered outermost memory first (``memory_rank``); with no loop between
     them their order changes no count.
     """
-    _align_shared_loops(paths, shared, names, 0, len(paths) - 1, 0)
+    _align_shared_loops(paths, shared, names)
     tree = _Tree(
         paths,
         [_levels(path) for path, _ in paths],
