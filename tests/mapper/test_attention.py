@@ -1,0 +1,52 @@
+"""Attention decoding (the reference's attention_decode workloads) maps to the reference optimum.
+
+The optima were recorded from AccelForge 1.0.467 (Python 3.12 venv, ``pip install
+accelforge==1.0.467``) on 2026-12-07, side by side on the project's machine:
+``spec = af.Spec.from_yaml(arch, workload, jinja_parse_data=JINJA)``, ``spec.mapper.metrics =
+af.Metrics.ENERGY``, ``spec.map_workload_to_arch()``, ``mappings.energy()``. Every other Jinja
+variable keeps its default (simple.yaml: MainMemoryEnergy 1, an unbounded GlobalBuffer).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import accelforge as af
+from accelforge.mapper import map_workload_to_arch
+
+SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "specs"
+needs_reference = pytest.mark.skipif(
+    not SPECS.is_dir(), reason=f"reference specs not found at {SPECS}"
+)
+
+SMALL = {"N_TOKENS": 8, "N_HEADS": 2, "N_EMB_PER_HEAD": 4, "N_HIDDEN_DIMS": 8}
+LARGER = {"N_TOKENS": 64, "N_HEADS": 4, "N_EMB_PER_HEAD": 8, "N_HIDDEN_DIMS": 32}
+
+REFERENCE_OPTIMA = [
+    ("multi_head_attention", SMALL, 12496.0),
+    ("multi_head_attention", LARGER, 271360.0),
+    ("multi_head_latent_attention", SMALL, 2885264.0),
+    ("multi_head_latent_attention", LARGER, 79810048.0),
+]
+
+
+@needs_reference
+@pytest.mark.parametrize(
+    ("workload", "jinja", "energy"),
+    REFERENCE_OPTIMA,
+    ids=[f"{w}-tokens{j['N_TOKENS']}" for w, j, _ in REFERENCE_OPTIMA],
+)
+def test_attention_decode_on_simple_maps_to_the_reference_optimum(
+    workload: str, jinja: dict[str, int], energy: float
+) -> None:
+    spec = af.Spec.from_yaml(
+        SPECS / "arches" / "simple.yaml",
+        SPECS / "workloads" / "attention_decode" / f"{workload}.yaml",
+        jinja_parse_data=jinja,
+    )
+    spec.mapper.metrics = af.Metrics.ENERGY
+    front = map_workload_to_arch(spec)
+    assert len(front) >= 1
+    assert set(front.data["energy"]) == {energy}
