@@ -37,7 +37,9 @@ __all__ = [
 UnitStatus = Literal["ok", "time_limit", "memory_limit", "error", "no_valid_tile_shapes"]
 """How one unit (one template's tile search) ended."""
 
-RunStatus = Literal["OK", "CANCELLED", "TIME_LIMIT", "MEMORY_LIMIT", "WORKER_FAILED", "PARTIAL"]
+RunStatus = Literal[
+    "OK", "NO_MAPPING", "CANCELLED", "TIME_LIMIT", "MEMORY_LIMIT", "WORKER_FAILED", "PARTIAL"
+]
 """How a run ended; see :class:`RunFinished`."""
 
 
@@ -204,7 +206,10 @@ class RunFinished:
     Attributes
     ----------
     status : str
-        ``"OK"``: everything explored and joined. ``"CANCELLED"``: cancelled after every
+        ``"OK"``: everything explored and joined, and the front has a mapping.
+        ``"NO_MAPPING"``: everything explored and joined, and no mapping is valid
+        (``message`` names the Einsums without a valid pmapping, or the join step that
+        emptied). ``"CANCELLED"``: cancelled after every
         pmapping was final (during the join: no front). ``"PARTIAL"``: cancelled before the
         pmappings were complete (no join, no front), or some units failed (the join ran on
         the rest). ``"TIME_LIMIT"`` / ``"MEMORY_LIMIT"``: a limit stopped units or the join

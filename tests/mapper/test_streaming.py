@@ -406,3 +406,39 @@ def test_a_crash_in_the_run_is_reported_and_reraised(monkeypatch: pytest.MonkeyP
     assert "bug in the join" in last.message
     with pytest.raises(KeyError, match="bug in the join"):
         run.result(timeout=BOUND)
+
+
+NO_ROOM = """
+workload:
+  bits_per_value: {All: 8}
+  rank_sizes: {M: 4, N0: 2, N1: 4, N2: 2}
+  einsums:
+  - "T1[m, n1] = T0[m, n0] * W0[n0, n1]"
+  - "T2[m, n2] = T1[m, n1] * W1[n1, n2]"
+"""
+
+
+def test_a_run_without_a_valid_mapping_ends_no_mapping_and_says_why(tmp_path: Path) -> None:
+    # Every tensor must sit in a 4-bit GlobalBuffer and values are 8 bits: no template has a
+    # valid tile shape. The run must not end OK with an empty front.
+    simple = Path(af.examples.arches.simple).read_text()
+    arch = simple.replace("tensors: {keep: ~MainMemory, may_keep: All}", "tensors: {keep: All}")
+    assert arch != simple
+    (tmp_path / "arch.yaml").write_text(arch)
+    (tmp_path / "workload.yaml").write_text(NO_ROOM)
+    spec = af.Spec.from_yaml(
+        tmp_path / "arch.yaml", tmp_path / "workload.yaml", jinja_parse_data={"GLB_SIZE": 4}
+    )
+    run = start(spec, n_workers=1)
+    mappings = run.result(timeout=BOUND)
+    assert mappings is not None and len(mappings) == 0
+    assert run.status == "NO_MAPPING"
+    last = list(run.events())[-1]
+    assert isinstance(last, RunFinished) and last.front.empty
+    assert last.message == (
+        "no valid mapping: Einsum(s) T1 (12 templates: no_valid_tile_shapes); T2 (12 templates: "
+        "no_valid_tile_shapes) have no valid pmapping: no tile shape of their templates meets "
+        "the arch's constraints (capacity, keep, fanout, min_usage, loop limits)"
+    )
+    with pytest.warns(af.errors.SpecWarning, match=r"^no valid mapping: Einsum\(s\) T1 "):
+        assert len(map_workload_to_arch(spec)) == 0

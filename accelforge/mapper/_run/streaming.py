@@ -447,7 +447,40 @@ class MapperRun:
         self._seconds["join"] = time.monotonic() - began
         if dropped:
             self._emit(RunWarning(dropped_message(dropped)))
-        self._finish(self._final_status(stop), mappings)
+        status = self._final_status(stop)
+        if status == "OK" and not len(mappings):
+            message = self._why_no_mapping()
+            self._emit(RunWarning(message))
+            self._finish("NO_MAPPING", mappings, message)
+            return
+        self._finish(status, mappings)
+
+    def _why_no_mapping(self) -> str:
+        """Why a complete run has an empty front: Einsums without pmappings, or the join."""
+        empty = [name for name in self._plan.einsums if not self._plan.pmappings[name].n_rows]
+        if empty:
+            plan, counts = self._plan, []
+            for name in empty:
+                position = plan.einsums.index(name)
+                units = self._units[plan.first(position) : plan.ends[position]]
+                statuses = sorted({u.status for u in units if u is not None})
+                counts.append(f"{name} ({len(units)} templates: {', '.join(statuses)})")
+            return (
+                f"no valid mapping: Einsum(s) {'; '.join(counts)} have no valid pmapping: no "
+                "tile shape of their templates meets the arch's constraints (capacity, keep, "
+                "fanout, min_usage, loop limits)"
+            )
+        emptied = next((s for s in self._join_steps if not s["rows_out"]), None)
+        where = f" at Einsum {emptied['einsum']}" if emptied else ""
+        drops = (
+            f" ({emptied['capacity_drops']} joined rows over a memory's capacity)"
+            if emptied
+            else ""
+        )
+        return (
+            "no valid mapping: every Einsum has pmappings, but no combination of them is "
+            f"compatible and fits{where}{drops}"
+        )
 
     def _on_step(self, stats: JoinStats, partials: Any) -> None:  # noqa: ARG002 - OnStep
         index, n = len(self._join_steps), len(self._plan.einsums)
