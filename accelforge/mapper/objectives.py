@@ -18,7 +18,7 @@ from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper.pareto import tolerant_view
 
 if TYPE_CHECKING:
-    from accelforge.mapper._tiles.search import TemplateRows
+    from accelforge.mapper._tiles.rows import TemplateRows
 
 __all__ = ["Objectives"]
 

@@ -86,9 +86,18 @@ def check_placement(path: EinsumPath, facts: EinsumFacts, flat: list) -> list[st
 
 
 def constraint_violations(
-    path: EinsumPath, facts: EinsumFacts, flat: list, spatial_usage: Mapping[tuple[str, str], float]
+    path: EinsumPath,
+    facts: EinsumFacts,
+    flat: list,
+    spatial_usage: Mapping[tuple[str, str], float],
+    *,
+    min_usage: bool = True,
 ) -> list[str]:
-    """Mapper-only constraints the mapping breaks, as readable notes (no effect on numbers)."""
+    """Mapper-only constraints the mapping breaks, as readable notes (no effect on numbers).
+
+    With ``min_usage`` false the fanouts' ``min_usage`` is not checked: the mapper applies it
+    per template with a fallback (docs/MAPPER.md §3.7) that one mapping alone cannot show.
+    """
     notes: list[str] = []
     level = {n.name: i for i, n in enumerate(flat)}
     accesses = {a.name: a.rank_variables for a in facts.einsum.tensor_accesses}
@@ -115,9 +124,11 @@ def constraint_violations(
                             f"{node.name}.{dim.name} breaks loop_bounds {op} {value}"
                         )
             usage = spatial_usage.get((node.name, dim.name), 0.0)
-            if usage < dim.min_usage and not facts.einsum.is_copy_operation:
+            if min_usage and usage < dim.min_usage and not facts.einsum.is_copy_operation:
                 notes.append(
-                    f"{node.name}.{dim.name} usage {usage:g} is below min_usage {dim.min_usage:g}"
+                    f"{node.name}.{dim.name} usage {usage:g} is below min_usage "
+                    f"{dim.min_usage:g} (the mapper allows that only where no tile shape of the "
+                    "same template reaches it)"
                 )
     holds = [n for n in path.nodes if isinstance(n, Hold)]
     for i, outer in enumerate(holds):

@@ -29,11 +29,15 @@ def evaluate_mapping(
     *,
     allow_partial: bool = False,
     evaluated: tuple[EvaluatedWorkload, Mapping[str, EvaluatedArch]] | None = None,
+    check_min_usage: bool = True,
 ) -> ModelResult:
     """Evaluate a mapping (default: ``spec.mapping``) and return its :class:`ModelResult`.
 
     ``evaluated`` passes the spec's evaluated workload and per-Einsum architectures when the
-    caller already has them (the mapper evaluating many mappings of one spec).
+    caller already has them (the mapper evaluating many mappings of one spec). With
+    ``check_min_usage`` false, a fanout used below its ``min_usage`` is not warned of: the
+    mapper's own mappings follow its per-template rule (docs/MAPPER.md §3.7), which a single
+    mapping cannot be checked against.
 
     Raises
     ------
@@ -77,7 +81,9 @@ def evaluate_mapping(
         flat = archs[einsum].path_to(path.compute.component)
         results[einsum] = evaluate_einsum(path, facts, archs[einsum], workload.variables)
         notes += check_placement(path, facts, flat)
-        notes += constraint_violations(path, facts, flat, results[einsum].spatial_usage)
+        notes += constraint_violations(
+            path, facts, flat, results[einsum].spatial_usage, min_usage=check_min_usage
+        )
         _check_einsum_capacity(results[einsum], archs[einsum])
     if notes:
         warnings.warn(

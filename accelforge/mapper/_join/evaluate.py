@@ -90,7 +90,9 @@ def join_and_evaluate(
                 shared.append(max((depths[t][2] for t in between[k] if t in depths), default=0))
         mapping = build_mapping(paths, shared, names, memory_rank)
         try:
-            result = evaluate_mapping(spec, mapping, evaluated=(workload, archs))
+            result = evaluate_mapping(
+                spec, mapping, evaluated=(workload, archs), check_min_usage=False
+            )
             results.append(MappedResult(mapping, result))
         except InvalidMappingError as err:
             dropped.append(str(err))

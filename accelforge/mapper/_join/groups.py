@@ -28,7 +28,7 @@ from accelforge.mapper._pmappings.make import (
     backing_depths,
     reservation_columns,
 )
-from accelforge.mapper._tiles.search import TemplateRows
+from accelforge.mapper._tiles.rows import TemplateRows
 from accelforge.mapper.objectives import Objectives
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
 

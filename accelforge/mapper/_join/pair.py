@@ -15,7 +15,7 @@ import numpy as np
 from accelforge.mapper._join.bounds import Bound
 from accelforge.mapper._join.groups import RightGroup, RightMemory, right_memory
 from accelforge.mapper._join.loop_blocks import Partition, meet, relabel, truncate
-from accelforge.mapper._tiles.search import TemplateRows
+from accelforge.mapper._tiles.rows import TemplateRows
 from accelforge.mapper.objectives import Objectives
 
 __all__ = ["JoinStats", "Partial", "Step", "concat", "join_pair"]

@@ -20,12 +20,8 @@ from accelforge.errors import MapspaceTooLargeError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper._templates.make import Template, TemplateStats, make_templates
 from accelforge.mapper._templates.twins import problem_signature
-from accelforge.mapper._tiles.search import (
-    TemplateRows,
-    fused_loop_count,
-    search_template,
-    split_trivial_fused_loops,
-)
+from accelforge.mapper._tiles.rows import TemplateRows, split_trivial_fused_loops
+from accelforge.mapper._tiles.search import fused_loop_count, search_template
 from accelforge.mapper.executors import interruption
 from accelforge.mapper.objectives import Objectives
 from accelforge.mapper.pareto import group_ids, pareto_mask_grouped

@@ -21,7 +21,7 @@ from accelforge.mapper.executors import Outcome
 
 if TYPE_CHECKING:
     from accelforge.mapper._templates.make import Template
-    from accelforge.mapper._tiles.search import TemplateRows
+    from accelforge.mapper._tiles.rows import TemplateRows
 
 __all__ = ["Plan", "UnitResult", "make_plan"]
 

@@ -32,7 +32,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace as _replace
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from accelforge import columns as col
@@ -43,6 +42,7 @@ from accelforge.mapper._pmappings.make import (
     twin_pmappings,
 )
 from accelforge.mapper._run.plan import Plan, UnitResult, make_plan
+from accelforge.mapper._run.report import no_mapping_message, rows_frame, status_message
 from accelforge.mapper.events import (
     EinsumDone,
     Event,
@@ -67,11 +67,10 @@ from accelforge.mapper.objectives import Objectives
 from accelforge.mapper.progress import RunProgress
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterator
 
     from accelforge.frontend.spec import Spec
     from accelforge.mapper._join.join import JoinStats
-    from accelforge.mapper._tiles.search import TemplateRows
     from accelforge.results import Mappings
 
 __all__ = ["MapperRun", "start"]
@@ -399,7 +398,7 @@ class MapperRun:
                 template=template.id,
                 compute=template.compute,
                 status=unit.status,
-                rows=_chunk(template.id, unit.tables, self._context.objectives.names),
+                rows=rows_frame(template.id, unit.tables, self._context.objectives.names),
                 einsum_done=einsum_done,
                 einsum_total=plan.ends[position] - first,
                 done=done,
@@ -457,30 +456,12 @@ class MapperRun:
 
     def _why_no_mapping(self) -> str:
         """Why a complete run has an empty front: Einsums without pmappings, or the join."""
-        empty = [name for name in self._plan.einsums if not self._plan.pmappings[name].n_rows]
-        if empty:
-            plan, counts = self._plan, []
-            for name in empty:
-                position = plan.einsums.index(name)
+        plan, empty = self._plan, {}
+        for position, name in enumerate(plan.einsums):
+            if not plan.pmappings[name].n_rows:
                 units = self._units[plan.first(position) : plan.ends[position]]
-                statuses = sorted({u.status for u in units if u is not None})
-                counts.append(f"{name} ({len(units)} templates: {', '.join(statuses)})")
-            return (
-                f"no valid mapping: Einsum(s) {'; '.join(counts)} have no valid pmapping: no "
-                "tile shape of their templates meets the arch's constraints (capacity, keep, "
-                "fanout, min_usage, loop limits)"
-            )
-        emptied = next((s for s in self._join_steps if not s["rows_out"]), None)
-        where = f" at Einsum {emptied['einsum']}" if emptied else ""
-        drops = (
-            f" ({emptied['capacity_drops']} joined rows over a memory's capacity)"
-            if emptied
-            else ""
-        )
-        return (
-            "no valid mapping: every Einsum has pmappings, but no combination of them is "
-            f"compatible and fits{where}{drops}"
-        )
+                empty[name] = [u.status for u in units if u is not None]
+        return no_mapping_message(empty, self._join_steps)
 
     def _on_step(self, stats: JoinStats, partials: Any) -> None:  # noqa: ARG002 - OnStep
         index, n = len(self._join_steps), len(self._plan.einsums)
@@ -518,7 +499,7 @@ class MapperRun:
         front = mappings.data if mappings is not None else pd.DataFrame(columns=[col.ENERGY])
         unfinished = self._unfinished()
         if status != "OK" and (unfinished or mappings is None):
-            self._emit(RunWarning(_status_message(status, len(unfinished), mappings is None)))
+            self._emit(RunWarning(status_message(status, len(unfinished), mappings is None)))
         self._mappings = mappings
         self._final = RunFinished(
             status, front, self._statistics(status, len(front)), unfinished, message
@@ -585,26 +566,3 @@ class _Stop(Exception):
     def __init__(self, status: RunStatus) -> None:
         super().__init__(status)
         self.status: RunStatus = status
-
-
-def _chunk(template_id: str, tables: list[TemplateRows], objectives: Sequence[str]) -> pd.DataFrame:
-    """A template's surviving rows as a DataFrame: objectives, ``template``, ``row``."""
-    first = [col.ENERGY, col.LATENCY]
-    names = first + [o for o in objectives if o not in first]
-    columns: dict[str, Any] = {
-        name: np.concatenate([getattr(t, name) for t in tables]) if tables else np.zeros(0)
-        for name in names
-    }
-    n = len(columns[col.ENERGY])
-    columns[col.TEMPLATE] = [template_id] * n
-    columns[col.ROW] = np.arange(n)
-    return pd.DataFrame(columns)
-
-
-def _status_message(status: str, unfinished: int, no_front: bool) -> str:
-    message = f"the mapper run ended with status {status}"
-    if unfinished:
-        message += f"; {unfinished} template(s) did not finish"
-    if no_front:
-        message += "; there is no front (the pmappings found are in run.pmappings)"
-    return message

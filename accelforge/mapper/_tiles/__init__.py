@@ -2,5 +2,5 @@
 
 ``enumeration`` lists the tile chains of each rank variable, ``search`` adds rank variables one
 at a time, prunes partial tile shapes against the constraints and evaluates the survivors with
-the model's vectorised per-Einsum evaluation.
+the model's vectorised per-Einsum evaluation, into the ``rows`` tables every later stage reads.
 """

@@ -6,11 +6,9 @@ Every candidate is a column of a tile array; the model's own formulas
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,115 +27,14 @@ from accelforge.mapper._tiles.enumeration import (
     tile_chains,
     variable_chains,
 )
+from accelforge.mapper._tiles.rows import ReservationColumn, TemplateRows
 from accelforge.mapper.executors import interruption
 from accelforge.model.einsum_eval import einsum_quantities, path_reservations
 from accelforge.model.occupancy import bits_by_memory
 from accelforge.model.paths import Compute, Hold, Loop, assign_factors
 from accelforge.model.result import leak_energy
 
-__all__ = [
-    "ReservationColumn",
-    "TemplateRows",
-    "fused_loop_count",
-    "search_template",
-    "split_trivial_fused_loops",
-]
-
-
-@dataclass
-class ReservationColumn:
-    """One reservation of the template: where it sits and its bits for every row."""
-
-    memory: str
-    tensor: str
-    depth: int
-    backing: bool
-    bits: np.ndarray
-
-
-@dataclass
-class TemplateRows:
-    """Surviving rows of one template."""
-
-    template: Template
-    tiles: np.ndarray
-    """Loops x rows: the tile shape of every loop of the template."""
-    energy: np.ndarray
-    latency: np.ndarray
-    dynamic_energy: np.ndarray
-    leak_energy: np.ndarray
-    reservations: list[ReservationColumn]
-    fused_loops: int
-    """Loops above the deepest backing of a fusable tensor (the shared prefix)."""
-    spatial_usage: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
-    evaluated: int = 0
-    valid: int = 0
-
-    @property
-    def n(self) -> int:
-        """Number of rows."""
-        return self.tiles.shape[1]
-
-    def renamed(self, template: Template, tensors: Mapping[str, str]) -> TemplateRows:
-        """The same rows for ``template``, an identical template of a twin Einsum.
-
-        The twin's tensors are named by ``tensors`` (this table's name -> the twin's).
-        """
-        return dataclasses.replace(
-            self,
-            template=template,
-            reservations=[
-                dataclasses.replace(r, tensor=tensors[r.tensor]) for r in self.reservations
-            ],
-        )
-
-    @classmethod
-    def concat(cls, parts: list[TemplateRows]) -> TemplateRows:
-        """The rows of ``parts`` (same template and columns) one after another."""
-        first = parts[0]
-        return TemplateRows(
-            template=first.template,
-            tiles=np.concatenate([p.tiles for p in parts], axis=1),
-            energy=np.concatenate([p.energy for p in parts]),
-            latency=np.concatenate([p.latency for p in parts]),
-            dynamic_energy=np.concatenate([p.dynamic_energy for p in parts]),
-            leak_energy=np.concatenate([p.leak_energy for p in parts]),
-            reservations=[
-                ReservationColumn(
-                    r.memory,
-                    r.tensor,
-                    r.depth,
-                    r.backing,
-                    np.concatenate([p.reservations[i].bits for p in parts]),
-                )
-                for i, r in enumerate(first.reservations)
-            ],
-            fused_loops=first.fused_loops,
-            spatial_usage={
-                k: np.concatenate([p.spatial_usage[k] for p in parts]) for k in first.spatial_usage
-            },
-            evaluated=sum(p.evaluated for p in parts),
-            valid=sum(p.valid for p in parts),
-        )
-
-    def take(self, mask: np.ndarray) -> TemplateRows:
-        """The rows selected by ``mask``."""
-        return TemplateRows(
-            template=self.template,
-            tiles=self.tiles[:, mask],
-            energy=self.energy[mask],
-            latency=self.latency[mask],
-            dynamic_energy=self.dynamic_energy[mask],
-            leak_energy=self.leak_energy[mask],
-            reservations=[
-                ReservationColumn(r.memory, r.tensor, r.depth, r.backing, r.bits[mask])
-                for r in self.reservations
-            ],
-            fused_loops=self.fused_loops,
-            spatial_usage={k: v[mask] for k, v in self.spatial_usage.items()},
-            evaluated=self.evaluated,
-            valid=self.valid,
-        )
+__all__ = ["fused_loop_count", "search_template"]
 
 
 def fused_loop_count(template: Template, fusable: set[str]) -> int:
@@ -284,8 +181,8 @@ def search_template(
     to stop, returns the rows found so far.
 
     ``min_usage`` is first searched as a requirement on every fanout dimension (partial rows
-    that cannot reach it are dropped early); only when no valid row reaches it does a
-    second search apply the per-template fallback of §3.7 exactly.
+    that cannot reach it are dropped early); only when no valid row reaches it on every
+    dimension at once does a second search apply the per-template fallback of §3.7 exactly.
     """
     search = _Search.build(template, facts, arch, variables, ffm, fusable, simple)
     chains = search.chains()
@@ -295,13 +192,13 @@ def search_template(
     wanted = search.used_levels(search.min_usage)
     levels = np.where(best >= wanted * (1 - 1e-9), wanted, np.minimum(best, search.fanouts))
     rows = _collect(search, chains, levels, prune)
-    fallback = rows.valid == 0 and np.any(search.min_usage > 0) and rows.evaluated
+    fallback = rows.valid == 0 and np.any(search.min_usage > 0)
     if fallback and interruption() is None:
-        reached, highest = _usage_extremes(search, chains)
-        levels = np.where(reached, wanted, search.used_levels(highest))
-        again = _collect(search, chains, levels, prune)
-        again.evaluated += rows.evaluated
-        rows = again
+        fallback_usage = _best_usage(search, chains)
+        if fallback_usage is not None:
+            again = _collect(search, chains, search.used_levels(fallback_usage), prune)
+            again.evaluated += rows.evaluated
+            rows = again
     for loop in template.path.loops:  # drop the last chunk's arrays: rows.tiles has them
         loop.tile = loop.factor = loop.padded = 1.0
     return rows
@@ -359,19 +256,28 @@ def _uses_at_least(search: _Search, rows: TemplateRows, levels: np.ndarray) -> n
     return ok
 
 
-def _usage_extremes(search: _Search, chains: list[VariableChains]) -> tuple[np.ndarray, np.ndarray]:
-    """Per dimension: whether a valid row reaches ``min_usage``, and the highest valid usage."""
-    reached = np.zeros(len(search.dimensions), dtype=bool)
-    highest = np.zeros(len(search.dimensions))
+def _best_usage(search: _Search, chains: list[VariableChains]) -> np.ndarray | None:
+    """The usage the §3.7 fallback requires of every dimension; None without a valid row.
+
+    Dimension by dimension, innermost fanout first (as AccelForge 1.0.467 applies its
+    per-dimension rules: on tpu_v4i x multi-head attention any other order misses its
+    optimum), the valid rows that reach ``min_usage`` are kept if there are any, else those
+    at the highest usage among the rows kept so far. That keeps exactly the rows whose usage,
+    capped at ``min_usage``, is lexicographically highest in that order, so one pass finds
+    that vector and a second search keeps the rows reaching it on every dimension.
+    """
+    best: np.ndarray | None = None
+    inner_first = list(reversed(search.dimensions))
     for rows, ok in _chunks(search, chains, np.zeros(len(search.dimensions))):
         if interruption() is not None:
             break
-        for i, key in enumerate(search.dimensions):
-            usage = rows.spatial_usage[key][ok]
-            if len(usage):
-                reached[i] |= bool(np.any(usage >= search.min_usage[i] - 1e-12))
-                highest[i] = max(highest[i], float(usage.max()))
-    return reached, highest
+        if not ok.any():
+            continue
+        usage = np.column_stack([rows.spatial_usage[key][ok] for key in inner_first])
+        capped = np.minimum(usage, search.min_usage[::-1])
+        candidates = capped if best is None else np.vstack([best[None, :], capped])
+        best = candidates[np.lexsort(candidates.T[::-1])[-1]]
+    return None if best is None else best[::-1]
 
 
 def _evaluate(search: _Search, tiles: np.ndarray) -> tuple[TemplateRows, np.ndarray]:
@@ -539,60 +445,3 @@ def _unmoved_ok(
                 ):
                     ok = ok & (np.asarray(node.factor) == 1)
     return ok
-
-
-def split_trivial_fused_loops(rows: TemplateRows, bounds: Mapping[str, int]) -> list[TemplateRows]:
-    """Split rows by which fused loops are trivial (factor 1), dropping those loops (§4.6).
-
-    A fused loop whose tile equals its enclosing tile does not exist; without this split two
-    Einsums whose templates differ only in trivial fused loops could never share a tensor.
-    """
-    fused = rows.fused_loops
-    if fused == 0 or rows.n == 0:
-        return [rows]
-    loops = rows.template.path.loops
-    outer = np.empty((fused, rows.n))
-    last: dict[str, np.ndarray] = {}
-    for index, loop in enumerate(loops[:fused]):
-        outer[index] = last.get(
-            loop.rank_variable, np.full(rows.n, float(bounds[loop.rank_variable]))
-        )
-        last[loop.rank_variable] = rows.tiles[index]
-    trivial = rows.tiles[:fused] == outer
-    patterns, inverse = np.unique(trivial.T, axis=0, return_inverse=True)
-    out = []
-    for pattern_index, pattern in enumerate(patterns):
-        part = rows.take(inverse.reshape(-1) == pattern_index)
-        removed = [i for i in range(fused) if pattern[i]]
-        if not removed:
-            out.append(part)
-            continue
-        out.append(_without_loops(part, removed))
-    return out
-
-
-def _without_loops(rows: TemplateRows, removed: list[int]) -> TemplateRows:
-    template = rows.template
-    path = copy.deepcopy(template.path)
-    doomed = {id(path.loops[i]) for i in removed}
-    path.nodes = [n for n in path.nodes if id(n) not in doomed]
-    path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
-    keep = [i for i in range(rows.tiles.shape[0]) if i not in removed]
-    return TemplateRows(
-        template=Template(template.einsum, template.compute, template.ordinal, path),
-        tiles=rows.tiles[keep],
-        energy=rows.energy,
-        latency=rows.latency,
-        dynamic_energy=rows.dynamic_energy,
-        leak_energy=rows.leak_energy,
-        reservations=[
-            ReservationColumn(
-                r.memory, r.tensor, r.depth - sum(i < r.depth for i in removed), r.backing, r.bits
-            )
-            for r in rows.reservations
-        ],
-        fused_loops=rows.fused_loops - len(removed),
-        spatial_usage=rows.spatial_usage,
-        evaluated=rows.evaluated,
-        valid=rows.valid,
-    )

@@ -1,0 +1,71 @@
+"""What a streaming run reports: its rows as DataFrames and its end-of-run messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from accelforge import columns as col
+from accelforge.mapper._tiles.rows import TemplateRows
+
+__all__ = ["no_mapping_message", "rows_frame", "status_message"]
+
+
+def rows_frame(
+    template_id: str, tables: list[TemplateRows], objectives: Sequence[str]
+) -> pd.DataFrame:
+    """A template's surviving rows as a DataFrame: objectives, ``template``, ``row``."""
+    first = [col.ENERGY, col.LATENCY]
+    names = first + [o for o in objectives if o not in first]
+    columns: dict[str, Any] = {
+        name: np.concatenate([getattr(t, name) for t in tables]) if tables else np.zeros(0)
+        for name in names
+    }
+    n = len(columns[col.ENERGY])
+    columns[col.TEMPLATE] = [template_id] * n
+    columns[col.ROW] = np.arange(n)
+    return pd.DataFrame(columns)
+
+
+def status_message(status: str, unfinished: int, no_front: bool) -> str:
+    """The warning for a run that did not end OK: its status, what did not finish."""
+    message = f"the mapper run ended with status {status}"
+    if unfinished:
+        message += f"; {unfinished} template(s) did not finish"
+    if no_front:
+        message += "; there is no front (the pmappings found are in run.pmappings)"
+    return message
+
+
+def no_mapping_message(
+    empty: Mapping[str, Sequence[str]], join_steps: Sequence[Mapping[str, Any]]
+) -> str:
+    """Why a complete run found no valid mapping.
+
+    ``empty`` maps each Einsum without a valid pmapping to its templates' statuses; when there
+    is none, the first join step that kept no row (``join_steps``) is named.
+    """
+    if empty:
+        counts = [
+            f"{name} ({len(statuses)} templates: {', '.join(sorted(set(statuses)))})"
+            for name, statuses in empty.items()
+        ]
+        return (
+            f"no valid mapping: Einsum(s) {'; '.join(counts)} have no valid pmapping: no "
+            "tile shape of their templates meets the arch's constraints (capacity, keep, "
+            "fanout, min_usage, loop limits)"
+        )
+    emptied = next((s for s in join_steps if not s["rows_out"]), None)
+    where = ""
+    if emptied is not None:
+        where = (
+            f" at Einsum {emptied['einsum']} ({emptied['capacity_drops']} joined rows over a "
+            "memory's capacity)"
+        )
+    return (
+        "no valid mapping: every Einsum has pmappings, but no combination of them is "
+        f"compatible and fits{where}"
+    )
