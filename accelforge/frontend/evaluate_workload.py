@@ -132,7 +132,10 @@ def _rank_sizes(spec: Spec, scope: dict[str, Any]) -> dict[str, int]:
     where = Where("workload.rank_sizes", ("workload", "rank_sizes"))
 
     def one(name: str, value: Any, inner: Mapping[str, Any]) -> Any:
-        return evaluate_number(value, inner, where.child(name), integer=True)
+        size = evaluate_number(value, inner, where.child(name), integer=True)
+        if size < 1:
+            raise where.child(name).error(f"must be an integer of at least 1. Got {size}.")
+        return size
 
     return evaluate_in_order(spec.workload.rank_sizes, scope, where, one)
 

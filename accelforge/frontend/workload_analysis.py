@@ -203,7 +203,24 @@ def _einsum_space(
             loc=loc,
         )
     bounds = {v: space.extent(v) for v in variables}
+    empty = [v for v in sorted(variables) if bounds[v] < 1 or _crossed(space, v)]
+    if empty:
+        var = empty[0]
+        shape = workload.iteration_space_shape.get(var)
+        where = ("workload", "iteration_space_shape", var) if shape is not None else loc
+        given = f" ({shape})" if shape is not None else ""
+        raise SpecError(
+            f"rank variable {var} of Einsum {einsum.name} has no value: its range{given} is "
+            "empty; every rank variable needs at least one value (sizes of at least 1).",
+            loc=where,
+        )
     return EinsumSpace(bounds=bounds, n_points=space.point_count(), space=space)
+
+
+def _crossed(space: IterationSpace, var: str) -> bool:
+    """Whether the propagated bounds of ``var`` crossed (lower above upper): no value fits."""
+    low, high = space.bounds[var]
+    return low > high
 
 
 def _parse(text: str, constants: Mapping[str, float], loc: tuple) -> list[Constraint]:

@@ -92,7 +92,9 @@ def _load(path: Path, **jinja: Any) -> YamlMap:
 
 
 def _check_spec(path: Path) -> None:
-    assert set(_load(path, N_EINSUMS=2)) <= SPEC_SECTIONS
+    # N_EINSUMS only where the file reads it: a variable no file reads is warned of.
+    jinja = {"N_EINSUMS": 2} if "N_EINSUMS" in path.read_text() else {}
+    assert set(_load(path, **jinja)) <= SPEC_SECTIONS
 
 
 def _check_cim_workload(path: Path) -> None:

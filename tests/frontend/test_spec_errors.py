@@ -394,3 +394,64 @@ def test_duplicate_top_level_key_warns_and_first_wins(tmp_path: Path) -> None:
     with pytest.warns(SpecWarning, match="workload"):
         spec = af.Spec.from_yaml(*files)
     assert spec.workload.einsum_names == ["Z"]
+
+
+def test_a_jinja_variable_no_file_reads_warns_naming_those_they_read() -> None:
+    # simple.yaml calls its main-memory energy DRAM_ENERGY: MainMemoryEnergy would be ignored.
+    data = {"N_EINSUMS": 1, "M": 8, "KN": 8, "MainMemoryEnergy": 3}
+    with pytest.warns(SpecWarning) as caught:
+        af.Spec.from_yaml(
+            af.examples.arches.simple, af.examples.workloads.matmuls, jinja_parse_data=data
+        )
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1
+    assert messages[0].startswith("Jinja variable(s) MainMemoryEnergy are not used by ")
+    assert messages[0].endswith(
+        "the files use: DRAM_ENERGY, GLB_ENERGY, GLB_SIZE, GLB_THROUGHPUT, KN, M, N_EINSUMS."
+    )
+    with pytest.raises(SpecError, match=r"^Jinja variable\(s\) MainMemoryEnergy are not used"):
+        af.Spec.from_yaml(
+            af.examples.arches.simple,
+            af.examples.workloads.matmuls,
+            jinja_parse_data=data,
+            strict=True,
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every variable read: no warning
+        af.Spec.from_yaml(
+            af.examples.arches.simple,
+            af.examples.workloads.matmuls,
+            jinja_parse_data={"N_EINSUMS": 1, "M": 8, "KN": 8, "DRAM_ENERGY": 3},
+        )
+
+
+@pytest.mark.parametrize("size", [0, -5])
+def test_an_empty_iteration_range_is_refused(size: int) -> None:
+    with pytest.raises(SpecError) as caught:  # refused at load, before any mapping
+        af.Spec.from_yaml(
+            af.examples.arches.simple,
+            af.examples.workloads.matmuls,
+            jinja_parse_data={"N_EINSUMS": 1, "M": size, "KN": 8},
+        )
+    assert str(caught.value) == (
+        f"workload.iteration_space_shape.m ({af.examples.workloads.matmuls}:11): rank variable m "
+        f"of Einsum Matmul0 has no value: its range (0 <= m < {size}) is empty; every rank "
+        "variable needs at least one value (sizes of at least 1)."
+    )
+
+
+@pytest.mark.parametrize("size", [0, -3])
+def test_a_rank_size_below_one_is_refused(tmp_path: Path, size: int) -> None:
+    workload = tmp_path / "workload.yaml"
+    workload.write_text(
+        "workload:\n"
+        "  bits_per_value: {All: 8}\n"
+        f"  rank_sizes: {{M: {size}, N0: 2, N1: 4}}\n"
+        "  einsums:\n"
+        '  - "T1[m, n1] = T0[m, n0] * W0[n0, n1]"\n'
+    )
+    with pytest.raises(SpecError) as caught:
+        af.Spec.from_yaml(af.examples.arches.simple, workload)
+    assert str(caught.value) == (
+        f"workload.rank_sizes.M ({workload}:3): must be an integer of at least 1. Got {size}."
+    )

@@ -643,3 +643,13 @@ def test_load_writes_no_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert writes == []
     assert listing() == before
     assert list(private_tmp.iterdir()) == []
+
+
+def test_variables_read_by_included_templates_count_as_read(tmp_path: Path) -> None:
+    write(tmp_path, "_snippet.yaml", "b: {{ 2 * X }}\n")
+    main = write(tmp_path, "main.yaml", '{% include "_snippet.yaml" %}\na: {{ Y | default(1) }}\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_yaml_files(main, X=4, Y=2).data == {"b": 8, "a": 2}
+    with pytest.warns(SpecWarning, match=r"^Jinja variable\(s\) Z are not used by .*use: X, Y\.$"):
+        load_yaml_files(main, X=4, Z=1)

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from jinja2 import FileSystemLoader, StrictUndefined, nodes, pass_context
+from jinja2 import FileSystemLoader, StrictUndefined, meta, nodes, pass_context
 from jinja2.exceptions import (
     SecurityError,
     TemplateError,
@@ -46,6 +46,8 @@ class RenderHost(Protocol):
     """Markers tying rendered lines to source lines."""
     variables: dict[str, str]
     """Values set with ``setenv``; visible to every file rendered later."""
+    referenced: set[str]
+    """Template variables any file rendered so far reads (a default counts as a read)."""
 
     def load_data(self, path: str, context: dict[str, Any], search_dirs: list[str]) -> Any:
         """Render and parse another file; return its data."""
@@ -79,6 +81,31 @@ class AssertExtension(Extension):
             text = f"Assertion failed: {message}" if message else "Assertion failed."
             raise SpecError(text, file=file, line=line)
         return ""
+
+
+ANY_VARIABLE = "\0any"
+"""Stands in :attr:`RenderHost.referenced` for a template that includes a file named at
+render time: which variables it reads cannot be known."""
+
+
+def variables_read(env: SandboxedEnvironment, source: str, seen: set[str]) -> set[str]:
+    """Template variables ``source`` reads, with those of the templates it includes or imports.
+
+    A template named only at render time adds :data:`ANY_VARIABLE`.
+    """
+    tree = env.parse(source)
+    names = set(meta.find_undeclared_variables(tree))
+    for name in meta.find_referenced_templates(tree):
+        if name is None:
+            names.add(ANY_VARIABLE)
+        elif name not in seen and env.loader is not None:
+            seen.add(name)
+            try:
+                text = env.loader.get_source(env, name)[0]
+            except TemplateNotFound:
+                continue  # rendering reports it
+            names |= variables_read(env, text, seen)
+    return names
 
 
 def render_template(
@@ -130,6 +157,7 @@ def render_template(
     env.globals.update(functions.as_globals())
     try:
         code = env.compile(source, name=os.path.basename(file), filename=file)
+        host.referenced |= variables_read(env, source, set())
         template = env.template_class.from_code(env, code, env.make_globals(None))
         return template.render({**context, **host.variables})
     except SpecError as err:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from accelforge.errors import SpecError, SpecWarning
+from accelforge.frontend._yaml.jinja_env import ANY_VARIABLE
 from accelforge.frontend._yaml.nodes import SourcePos, YamlMap
 from accelforge.frontend._yaml.paths import FileArg, expand_files
 from accelforge.frontend._yaml.session import LoadSession
@@ -77,8 +78,9 @@ def load_yaml_files(
     Warns
     -----
     SpecWarning
-        For a file extension other than .yaml, .yml, .jinja, .jinja2 (loaded anyway), and
-        when two files define the same top-level key (the first file's value is kept).
+        For a file extension other than .yaml, .yml, .jinja, .jinja2 (loaded anyway), when
+        two files define the same top-level key (the first file's value is kept), and for
+        template variables that no file reads (a misspelt name would otherwise be ignored).
     """
     context = {**(jinja_parse_data or {}), **kwargs}
     session = LoadSession()
@@ -100,6 +102,14 @@ def load_yaml_files(
             loaded.data[key] = value
             loaded.data.key_pos[key] = data.key_pos.get(key) or SourcePos(path, 1)
             loaded.key_files[key] = path
+    unused = sorted(set(context) - session.referenced)
+    if unused and loaded.files and ANY_VARIABLE not in session.referenced:
+        used = ", ".join(sorted(session.referenced)) or "none"
+        _warn(
+            f"Jinja variable(s) {', '.join(unused)} are not used by "
+            f"{', '.join(loaded.files)}; the files use: {used}.",
+            strict,
+        )
     return loaded
 
 

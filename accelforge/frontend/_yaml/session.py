@@ -31,6 +31,7 @@ class LoadSession:
     def __init__(self) -> None:
         self.marks = LineMarks()
         self.variables: dict[str, str] = {}
+        self.referenced: set[str] = set()
         self._included: list[tuple[list[Any], bool]] = []
         self._active: list[tuple[str, str]] = []
 
