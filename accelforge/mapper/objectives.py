@@ -98,6 +98,11 @@ class Objectives:
         )
 
     @property
+    def single(self) -> bool:
+        """Whether the final front is over one value (one objective, or energy x latency)."""
+        return self.energy_delay_product or (len(self.names) == 1 and not self.resource_usage)
+
+    @property
     def bound_pruning(self) -> bool:
         """Whether the join may drop partial joins by bounds on the objectives.
 

@@ -25,22 +25,31 @@ from tests.mapper.specs import simple_arch_spec
 SIMPLE = {"DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1}
 
 
-def _matmuls(metrics: af.Metrics) -> Mappings:
+def _matmuls(metrics: af.Metrics, ties: bool = False) -> Mappings:
     spec = af.Spec.from_yaml(
         af.examples.arches.simple,
         af.examples.workloads.matmuls,
         jinja_parse_data={"N_EINSUMS": 2, "M": 4, "KN": 4, **SIMPLE},
     )
     spec.mapper.metrics = metrics
-    return map_workload_to_arch(spec)
+    return map_workload_to_arch(spec, ties=ties)
 
 
-def test_single_objective_returns_the_optimum_and_its_ties() -> None:
-    ties = _matmuls(af.Metrics.ENERGY)
+def test_single_objective_returns_the_optimum_and_with_ties_every_tie() -> None:
+    ties = _matmuls(af.Metrics.ENERGY, ties=True)
     energies = ties.data["energy"]
     assert len(ties) > 1
     assert (energies == energies.min()).all()
     assert len({item.to_yaml() for item in ties}) == len(ties)  # distinct mappings
+
+    one = _matmuls(af.Metrics.ENERGY)  # the default: ties broken by latency, then usage
+    assert len(one) == 1
+    assert one.data["energy"][0] == energies.min()
+    assert one.data["latency"][0] == ties.data["latency"].min()
+    fastest = ties.data[ties.data["latency"] == ties.data["latency"].min()]
+    usage = [c for c in ties.data.columns if c.startswith("usage ") and c.count(" ") == 1]
+    assert one.data[usage].sum(axis=1)[0] == fastest[usage].sum(axis=1).min()
+    assert one[0].to_yaml() == _matmuls(af.Metrics.ENERGY)[0].to_yaml()  # deterministic
 
     front = _matmuls(af.Metrics.ENERGY | af.Metrics.LATENCY).data
     points = list(zip(front["energy"], front["latency"], strict=True))

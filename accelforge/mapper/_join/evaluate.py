@@ -23,7 +23,7 @@ from accelforge.results import MappedResult, Mappings
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
 
-__all__ = ["OnStep", "dropped_message", "join_and_evaluate"]
+__all__ = ["OnStep", "break_ties", "dropped_message", "join_and_evaluate"]
 
 OnStep = Callable[[JoinStats, Any], None]
 """Called as ``on_step(stats, partials)`` after each Einsum is joined."""
@@ -38,12 +38,14 @@ def dropped_message(dropped: list[str]) -> str:
 
 
 def join_and_evaluate(
-    spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None
+    spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None, ties: bool = False
 ) -> tuple[Mappings, list[str]]:
     """Join the pmappings and evaluate every joined mapping with the model.
 
     Returns the Mappings and the errors of the joined mappings the detailed evaluation dropped
-    (``join_pmappings`` warns of them; a streaming run reports them as a ``RunWarning``).
+    (``join_pmappings`` warns of them; a streaming run reports them as a ``RunWarning``). With
+    one objective the optimum's exact ties are all returned with ``ties``; otherwise one, by
+    :func:`break_ties`.
     """
     workload = spec.evaluate_workload()
     order = list(workload.einsums)
@@ -96,4 +98,22 @@ def join_and_evaluate(
             results.append(MappedResult(mapping, result))
         except InvalidMappingError as err:
             dropped.append(str(err))
+    if not ties and pmappings.objectives.single:
+        results = break_ties(results)
     return Mappings(spec, results, joined.objectives, joined.steps), dropped
+
+
+def break_ties(results: list[MappedResult]) -> list[MappedResult]:
+    """The one mapping kept of a single objective's exact ties (docs/MAPPER.md §7).
+
+    The lowest latency, then the lowest energy, then the lowest summed memory usage; of
+    mappings equal in all of those, the first in the join's order (by template and row).
+    """
+    if len(results) < 2:
+        return results
+
+    def key(item: MappedResult) -> tuple[float, float, float]:
+        result = item.result
+        return (float(result.latency()), float(result.energy()), sum(result.peak_usage.values()))
+
+    return [min(results, key=key)]

@@ -23,11 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["join_pmappings", "map_workload_to_arch"]
 
 
-def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None) -> Mappings:
+def join_pmappings(
+    spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None = None, ties: bool = False
+) -> Mappings:
     """Join per-Einsum pmappings into the Pareto-optimal full mappings (docs/MAPPER.md §6-§7).
 
-    With one objective the result is the optimum and its exact ties (those that survive to the
-    final join step; pruning within the search keeps one of a tie).
+    With one objective the result is the optimum (with ``ties``, and its exact ties that
+    survive to the final join step; pruning within the search keeps one of a tie).
 
     Parameters
     ----------
@@ -38,8 +40,11 @@ def join_pmappings(spec: Spec, pmappings: Pmappings, *, on_step: OnStep | None =
     on_step : callable, optional
         Called as ``on_step(stats, partials)`` after each Einsum is joined; an exception it
         raises stops the join and propagates.
+    ties : bool
+        With one objective, return every exact tie of the optimum; by default one mapping,
+        the ties broken by latency, then energy, then memory usage (docs/MAPPER.md §7).
     """
-    mappings, dropped = join_and_evaluate(spec, pmappings, on_step=on_step)
+    mappings, dropped = join_and_evaluate(spec, pmappings, on_step=on_step, ties=ties)
     if dropped:
         warnings.warn(SpecWarning(dropped_message(dropped)), stacklevel=2)
     return mappings
@@ -51,6 +56,7 @@ def map_workload_to_arch(
     on_event: Callable[[Event], None] | None = None,
     n_workers: int = 1,
     show_progress: bool = False,
+    ties: bool = False,
 ) -> Mappings:
     """Make every Einsum's pmappings, join them, evaluate each Pareto-optimal mapping.
 
@@ -67,15 +73,18 @@ def map_workload_to_arch(
         Worker processes; 1 runs everything in this process.
     show_progress : bool
         Show ``tqdm`` progress bars (templates, then join steps).
+    ties : bool
+        With one objective, return every exact tie of the optimum; by default one mapping,
+        the ties broken by latency, then energy, then memory usage (docs/MAPPER.md §7).
 
     Returns
     -------
     Mappings
-        The Pareto front (with one objective, the optimum and its exact ties); empty when the
+        The Pareto front (with one objective, the optimum); empty when the
         run ended without one (cancelled, or a limit stopped the join). Run warnings,
         including a non-``OK`` status, are issued as ``SpecWarning``.
     """
-    run = start(spec, n_workers=n_workers)
+    run = start(spec, n_workers=n_workers, ties=ties)
     bars = _ProgressBars() if show_progress else None
     try:
         for event in run.events():

@@ -83,7 +83,11 @@ after the second."""
 
 
 def start(
-    spec: Spec, *, n_workers: int | None = None, executor: Executor | None = None
+    spec: Spec,
+    *,
+    n_workers: int | None = None,
+    executor: Executor | None = None,
+    ties: bool = False,
 ) -> MapperRun:
     """Start a mapper run in the background and return its handle at once.
 
@@ -96,6 +100,9 @@ def start(
         the run's background thread).
     executor : Executor, optional
         Run the units here instead (the run does not shut it down); excludes ``n_workers``.
+    ties : bool
+        With one objective, return every exact tie of the optimum; by default one mapping,
+        the ties broken by latency, then energy, then memory usage (docs/MAPPER.md §7).
 
     Returns
     -------
@@ -119,7 +126,7 @@ def start(
     owns = executor is None
     if executor is None:
         executor = InProcessExecutor() if n == 1 else ProcessExecutor(n)
-    run = MapperRun(context, plan, executor, owns=owns, began=began)
+    run = MapperRun(context, plan, executor, owns=owns, began=began, ties=ties)
     run._thread.start()
     return run
 
@@ -141,8 +148,10 @@ class MapperRun:
         *,
         owns: bool,
         began: float,
+        ties: bool = False,
     ) -> None:
         self.run_id = uuid.uuid4().hex
+        self._ties = ties
         self._context, self._plan, self._executor = context, plan, executor
         self._owns, self._began = owns, began
         self._ffm = context.evaluated(plan.einsums[0])[2].model_dump() if plan.einsums else {}
@@ -437,7 +446,7 @@ class MapperRun:
         began = time.monotonic()
         try:
             mappings, dropped = join_and_evaluate(
-                self._context.spec, self.pmappings, on_step=self._on_step
+                self._context.spec, self.pmappings, on_step=self._on_step, ties=self._ties
             )
         except _Stop as halt:
             self._seconds["join"] = time.monotonic() - began
