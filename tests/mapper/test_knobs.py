@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import accelforge as af
-from accelforge.errors import SpecWarning
+from accelforge.errors import SpecError, SpecWarning
 from accelforge.mapper import make_pmappings, map_workload_to_arch
 from accelforge.mapper._pmappings.make import PmappingContext, einsum_templates
 from accelforge.mapper._tiles.enumeration import imperfect_candidates, tile_chains
@@ -407,3 +407,18 @@ def test_no_refetch_from_above_is_enforced(tmp_path) -> None:  # noqa: ANN001
             assert fills in (0, 64 * 64 * 8), (tensor, fills)
             staged += fills > 0
     assert staged > 0
+
+
+def test_resource_usage_alone_with_nothing_to_measure_is_refused_before_any_work() -> None:
+    # simple.yaml with an unbounded GlobalBuffer has no finite memory and no fanout: every
+    # mapping would tie at zero usage (this used to crash in the join with a numpy error).
+    spec = af.Spec.from_yaml(
+        af.examples.arches.simple,
+        af.examples.workloads.matmuls,
+        jinja_parse_data={"N_EINSUMS": 2, "M": 8, "KN": 8},
+    )
+    spec.mapper.metrics = af.Metrics.RESOURCE_USAGE
+    with pytest.raises(SpecError, match=r"^mapper\.metrics: RESOURCE_USAGE is the only objective"):
+        map_workload_to_arch(spec)
+    spec.mapper.metrics = af.Metrics.RESOURCE_USAGE | af.Metrics.ENERGY
+    assert len(map_workload_to_arch(spec)) >= 1

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from accelforge import columns as col
-from accelforge.errors import MapspaceTooLargeError, SpecWarning
+from accelforge.errors import MapspaceTooLargeError, SpecError, SpecWarning
 from accelforge.frontend.mapper.metrics import Metrics
 from accelforge.mapper._templates.make import Template, TemplateStats, make_templates
 from accelforge.mapper._templates.twins import problem_signature
@@ -158,6 +158,11 @@ def tracked_memories(archs: Any) -> set[str]:
     return {m for m, s in sizes.items() if len(s) == 1 and math.isfinite(next(iter(s)))}
 
 
+def _has_fanout(archs: Any) -> bool:
+    """Whether any component of any evaluated arch has a fanout dimension."""
+    return any(node.spatial for arch in archs for node in arch.nodes)
+
+
 def _size(archs: Any, memory: str) -> float:
     """The size of ``memory`` in the first evaluated arch that has it (tracked: finite)."""
     size = next(a.components[memory].size for a in archs if memory in a.components)
@@ -226,6 +231,13 @@ class PmappingContext:
         if not context.objectives.resource_usage:
             context.tracked &= context.shared_memories()
             context.capacities = {m: context.capacities[m] for m in context.tracked}
+        elif not context.objectives.names and not tracked and not _has_fanout(archs):
+            raise SpecError(
+                "RESOURCE_USAGE is the only objective, but this architecture has no memory of "
+                "finite size and no fanout, so every mapping uses no resource: add an objective "
+                "(ENERGY, LATENCY, DYNAMIC_ENERGY, LEAK_ENERGY or ENERGY_DELAY_PRODUCT).",
+                loc=("mapper", "metrics"),
+            )
         return context
 
     def shared_memories(self) -> set[str]:
