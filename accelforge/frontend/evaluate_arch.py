@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from accelforge.errors import SpecError, SpecWarning
+from accelforge.frontend._expression_guards import DEFAULT_FUNCTIONS
+from accelforge.frontend._expression_syntax import referenced_names
 from accelforge.frontend._expressions import ExpressionNamespace
 from accelforge.frontend.arch import Arch, Compute, Container, Memory, Spatial
 from accelforge.frontend.costs import resolve_costs
@@ -156,14 +158,41 @@ class _Context:
 
 
 def _comparisons(items: list, ctx: _Context, *parts: Any) -> list[tuple[RankVariableSet, str, int]]:
-    return [
-        (
-            ctx.ranks(c.expression, *parts, i, "expression"),
-            c.operator,
-            evaluate_number(c.value, ctx.scope, ctx.where(*parts, i, "value"), integer=True),
+    """Evaluated ``loop_bounds`` / ``tile_shape`` comparisons for this Einsum.
+
+    A comparison naming a rank variable or tensor this Einsum does not have is ignored for
+    this Einsum, with a warning that names it, as AccelForge 1.0.467 ignores it (an arch's
+    ``~m`` written for matmuls stays usable with a matvec workload, whose Einsums have no m).
+    """
+    out = []
+    for i, c in enumerate(items):
+        expression = c.expression
+        absent = sorted(_unknown_names(expression, ctx.scope))
+        if absent:
+            warnings.warn(
+                SpecWarning(
+                    f"{ctx.where(*parts, i, 'expression')}: {expression!r} names "
+                    f"{', '.join(absent)}, which Einsum {ctx.facts.name} does not have; the "
+                    f"constraint is ignored for {ctx.facts.name}."
+                ),
+                stacklevel=2,
+            )
+            continue
+        out.append(
+            (
+                ctx.ranks(expression, *parts, i, "expression"),
+                c.operator,
+                evaluate_number(c.value, ctx.scope, ctx.where(*parts, i, "value"), integer=True),
+            )
         )
-        for i, c in enumerate(items)
-    ]
+    return out
+
+
+def _unknown_names(expression: Any, scope: Mapping[str, Any]) -> set[str]:
+    """Names an expression string reads that are neither in ``scope`` nor default functions."""
+    if not isinstance(expression, str):
+        return set()
+    return referenced_names(expression) - set(scope) - set(DEFAULT_FUNCTIONS)
 
 
 def _spatial(spatial: Spatial, ctx: _Context) -> EvaluatedSpatial:

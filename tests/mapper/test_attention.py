@@ -73,3 +73,22 @@ def test_min_usage_falls_back_per_template_as_the_reference_does() -> None:
     assert front.data["energy"].min() == pytest.approx(4.958955519999998e-07, rel=1e-9)
     with pytest.warns(af.errors.SpecWarning, match=r"is below min_usage 1 \(the mapper allows"):
         af.model.evaluate_mapping(spec, front[0].mapping)  # a user's check still says so
+
+
+@needs_reference
+def test_a_loop_bound_naming_a_variable_an_einsum_lacks_is_ignored_for_it() -> None:
+    # at_mac_with_constraints bounds '~m' (written for matmuls); matvecs' Einsums have no m.
+    # AccelForge 1.0.467 ignores the bound for them and maps to (energy 256, latency 6).
+    with pytest.warns(af.errors.SpecWarning) as caught:
+        spec = af.Spec.from_yaml(
+            SPECS / "arches" / "fanout_variations" / "at_mac_with_constraints.yaml",
+            SPECS / "workloads" / "matvecs.yaml",
+        )
+        spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+        front = map_workload_to_arch(spec)
+    assert list(zip(front.data["energy"], front.data["latency"], strict=True)) == [(256.0, 6.0)]
+    messages = {str(w.message) for w in caught}
+    assert (
+        "arch.nodes.MACArray.spatial.X.loop_bounds.0.expression (Einsum Y): '~m' names m, which "
+        "Einsum Y does not have; the constraint is ignored for Y."
+    ) in messages
