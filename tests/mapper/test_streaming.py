@@ -38,24 +38,15 @@ from accelforge.mapper import (
 )
 from accelforge.mapper._run import streaming
 from accelforge.mapper.progress import RunProgress as ProgressFromItsModule
+from tests.mapper.specs import matmul_chain
+from tests.mapper.test_join import PLAIN
 
 BOUND = 60.0
 """Seconds within which any run here must finish (spawned workers included)."""
 
 
 def make_spec(n_einsums: int = 2, size: int = 16) -> af.Spec:
-    spec = af.Spec.from_yaml(
-        af.examples.arches.simple,
-        af.examples.workloads.matmuls,
-        jinja_parse_data={
-            "N_EINSUMS": n_einsums,
-            "M": size,
-            "KN": size,
-            "GLB_SIZE": 4096,
-            "DRAM_ENERGY": 10,
-            "GLB_THROUGHPUT": 1,
-        },
-    )
+    spec = matmul_chain(n_einsums, size, 4096)
     spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
     return spec
 
@@ -408,16 +399,6 @@ def test_a_crash_in_the_run_is_reported_and_reraised(monkeypatch: pytest.MonkeyP
         run.result(timeout=BOUND)
 
 
-NO_ROOM = """
-workload:
-  bits_per_value: {All: 8}
-  rank_sizes: {M: 4, N0: 2, N1: 4, N2: 2}
-  einsums:
-  - "T1[m, n1] = T0[m, n0] * W0[n0, n1]"
-  - "T2[m, n2] = T1[m, n1] * W1[n1, n2]"
-"""
-
-
 def test_a_run_without_a_valid_mapping_ends_no_mapping_and_says_why(tmp_path: Path) -> None:
     # Every tensor must sit in a 4-bit GlobalBuffer and values are 8 bits: no template has a
     # valid tile shape. The run must not end OK with an empty front.
@@ -425,7 +406,7 @@ def test_a_run_without_a_valid_mapping_ends_no_mapping_and_says_why(tmp_path: Pa
     arch = simple.replace("tensors: {keep: ~MainMemory, may_keep: All}", "tensors: {keep: All}")
     assert arch != simple
     (tmp_path / "arch.yaml").write_text(arch)
-    (tmp_path / "workload.yaml").write_text(NO_ROOM)
+    (tmp_path / "workload.yaml").write_text(PLAIN)
     spec = af.Spec.from_yaml(
         tmp_path / "arch.yaml", tmp_path / "workload.yaml", jinja_parse_data={"GLB_SIZE": 4}
     )
