@@ -25,7 +25,9 @@ __all__ = [
     "Memory",
     "Spatial",
     "TensorHolderAction",
+    "TensorHolder",
     "Tensors",
+    "Toll",
 ]
 
 COMPARISON_OPERATORS = ("==", "<=", ">=", "<", ">")
@@ -186,7 +188,18 @@ class Component(SpecModel):
         return data
 
 
-class Memory(Component):
+class TensorHolder(Component):
+    """Fields shared by Memory and Toll: the tensors it holds and how values become actions."""
+
+    tensors: Tensors = Field(default_factory=Tensors)
+    bits_per_value: dict[str, Expr] = Field(default_factory=dict)
+    """Per-tensor override of the workload's bits per value at this level only."""
+    bits_per_action: Expr | None = None
+    values_per_action: dict[str, Expr] = Field(default_factory=dict)
+    actions: list[TensorHolderAction] = Field(default_factory=list)
+
+
+class Memory(TensorHolder):
     """A memory that holds tensor tiles; ``size`` is in bits (``inf`` = never full)."""
 
     @field_validator("size")
@@ -199,12 +212,6 @@ class Memory(Component):
     size: Expr
     """Capacity of one instance in bits (``inf`` allowed)."""
     skip_initial_output_write: bool = True
-    tensors: Tensors = Field(default_factory=Tensors)
-    bits_per_value: dict[str, Expr] = Field(default_factory=dict)
-    """Per-tensor override of the workload's bits per value at this level only."""
-    bits_per_action: Expr | None = None
-    values_per_action: dict[str, Expr] = Field(default_factory=dict)
-    actions: list[TensorHolderAction] = Field(default_factory=list)
     default_action_names: ClassVar[tuple[str, ...]] = ("read", "write")
 
     @classmethod
@@ -214,6 +221,43 @@ class Memory(Component):
             raise SpecError(
                 f"'size' is required on Memory '{data.get('name', '?')}', in bits ('inf' allowed).",
                 loc=(*loc, "size"),
+            )
+        return super().prepare(data, loc)
+
+
+TOLL_DIRECTIONS = ("up", "down", "up_and_down")
+
+
+class Toll(TensorHolder):
+    """A pass-through that charges a ``read`` for every value crossing it (docs/MODEL.md §15).
+
+    It stores nothing: no capacity, no reuse. Values moving between the nearest holders of a
+    kept tensor above and below it (or the Compute) pay one read each, in the ``direction``
+    given: ``up`` (towards the outer memory), ``down`` or ``up_and_down``.
+    """
+
+    direction: str | dict[str, str]
+    """One direction for every tensor, or a map from tensor set expressions to directions."""
+    default_action_names: ClassVar[tuple[str, ...]] = ("read",)
+
+    @field_validator("direction")
+    @classmethod
+    def _known_direction(cls, value: str | dict[str, str]) -> str | dict[str, str]:
+        for given in [value] if isinstance(value, str) else list(value.values()):
+            if given not in TOLL_DIRECTIONS:
+                raise ValueError(
+                    f"unknown direction {given!r}; allowed: {', '.join(TOLL_DIRECTIONS)}"
+                )
+        return value
+
+    @classmethod
+    def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
+        """Require ``direction`` with a message listing the allowed values."""
+        if "direction" not in data:
+            raise SpecError(
+                f"'direction' is required on Toll '{data.get('name', '?')}': one of "
+                f"{', '.join(TOLL_DIRECTIONS)}, or a map from tensors to one of them.",
+                loc=(*loc, "direction"),
             )
         return super().prepare(data, loc)
 
@@ -245,19 +289,20 @@ class Container(SpecModel):
     spatial: list[Spatial] = Field(default_factory=list)
 
 
-ArchNode = Memory | Compute | Container
+ArchNode = Memory | Toll | Compute | Container
 NODE_CLASSES: dict[str, type[ArchNode]] = {
     "Memory": Memory,
+    "Toll": Toll,
     "Compute": Compute,
     "Container": Container,
 }
-LATER_NODE_TAGS = ("Toll", "Network", "Array", "Fork")
+LATER_NODE_TAGS = ("Network", "Array", "Fork")
 
 
 class Arch(SpecModel):
     """The architecture: nodes from the outermost memory down to the compute units."""
 
-    nodes: list[Memory | Compute | Container] = Field(default_factory=list)
+    nodes: list[Memory | Toll | Compute | Container] = Field(default_factory=list)
     variables: dict[str, Any] = Field(default_factory=dict)
     """Per-Einsum variables; they shadow spec variables and may use tensor symbols."""
     extra_attributes_for_all_component_models: dict[str, Any] = Field(default_factory=dict)
@@ -298,9 +343,9 @@ class Arch(SpecModel):
         return data
 
     @property
-    def components(self) -> dict[str, Memory | Compute]:
-        """Memories and computes by name, top-down."""
-        return {n.name: n for n in self.nodes if isinstance(n, (Memory, Compute))}
+    def components(self) -> dict[str, Memory | Toll | Compute]:
+        """Memories, tolls and computes by name, top-down."""
+        return {n.name: n for n in self.nodes if isinstance(n, (Memory, Toll, Compute))}
 
     @property
     def computes(self) -> list[Compute]:

@@ -18,7 +18,15 @@ from accelforge.errors import SpecError, SpecWarning
 from accelforge.frontend._expression_guards import DEFAULT_FUNCTIONS
 from accelforge.frontend._expression_syntax import referenced_names
 from accelforge.frontend._expressions import ExpressionNamespace
-from accelforge.frontend.arch import Arch, Compute, Container, Memory, Spatial
+from accelforge.frontend.arch import (
+    Arch,
+    Compute,
+    Container,
+    Memory,
+    Spatial,
+    TensorHolder,
+    Toll,
+)
 from accelforge.frontend.costs import resolve_costs
 from accelforge.frontend.evaluate_workload import EinsumFacts, EvaluatedWorkload, evaluate_variables
 from accelforge.frontend.evaluated_arch import (
@@ -103,7 +111,7 @@ def evaluate_arch(
     scope.update(shared_extra)
     memory_names = [n.name for n in arch.nodes if isinstance(n, Memory)]
     for node in arch.nodes:
-        if isinstance(node, (Memory, Compute)):
+        if isinstance(node, (TensorHolder, Compute)):
             scope[node.name] = NodeView(node.model_dump())
     nodes: list[EvaluatedComponent | EvaluatedContainer] = []
     fanout = 1
@@ -131,7 +139,7 @@ class _Context:
     facts: EinsumFacts
     memory_names: list[str]
     loc: tuple
-    node: Memory | Compute | Container
+    node: Memory | Toll | Compute | Container
     require_costs: bool
 
     def where(self, *parts: Any) -> Where:
@@ -218,7 +226,7 @@ def _spatial(spatial: Spatial, ctx: _Context) -> EvaluatedSpatial:
     )
 
 
-def _scalars(node: Memory | Compute, ctx: _Context) -> dict[str, Any]:
+def _scalars(node: TensorHolder | Compute, ctx: _Context) -> dict[str, Any]:
     raw = {name: getattr(node, name) for name in _SCALAR_FIELDS if hasattr(node, name)}
     raw = {k: v for k, v in raw.items() if v is not None}
 
@@ -250,7 +258,7 @@ def _deprecated_latency(values: dict[str, Any], owner: Where, given_throughput_s
 
 
 def _component(
-    node: Memory | Compute,
+    node: TensorHolder | Compute,
     ctx: _Context,
     shared_extra: Mapping[str, Any],
     spatial: list[EvaluatedSpatial],
@@ -267,7 +275,7 @@ def _component(
     ctx.scope["extra_attributes_for_component_model"] = NodeView(extra)
     values = _scalars(node, ctx)
     _deprecated_latency(values, ctx.where(), "throughput_scale" in node.model_fields_set)
-    is_memory = isinstance(node, Memory)
+    is_holder = isinstance(node, TensorHolder)
     all_tensors = ctx.facts.symbols["All"]
     out = EvaluatedComponent(
         name=node.name,
@@ -283,7 +291,7 @@ def _component(
         actions_scale=values.get("actions_scale", 1),
         n_parallel_instances=values.get("n_parallel_instances", 1),
         total_latency=node.total_latency,
-        skip_initial_output_write=node.skip_initial_output_write,
+        skip_initial_output_write=getattr(node, "skip_initial_output_write", True),
         actions={},
         spatial=spatial,
         cumulative_fanout=fanout,
@@ -295,6 +303,9 @@ def _component(
             raise ctx.where("size").error(
                 f"{ctx.where('size')} must be >= 0 bits; got {out.size!r}."
             )
+    if isinstance(node, Toll):
+        out.direction = _direction(node.direction, ctx)
+    if isinstance(node, TensorHolder):
         out.bits_per_action = values.get("bits_per_action")
         out.bits_per_value = evaluate_keyed_map(
             node.bits_per_value,
@@ -311,13 +322,13 @@ def _component(
             evaluate_number,
         )
         out.tensors = _tensors(node, ctx)
-    raw_actions = {a.name: _action_values(a, ctx, out, is_memory) for a in node.actions}
+    raw_actions = {a.name: _action_values(a, ctx, out, is_holder) for a in node.actions}
     resolve_costs(out, values, raw_actions, require=ctx.require_costs)
     return out
 
 
 def _action_values(
-    action: Any, ctx: _Context, comp: EvaluatedComponent, is_memory: bool
+    action: Any, ctx: _Context, comp: EvaluatedComponent, is_holder: bool
 ) -> dict[str, Any]:
     parts = ("actions", action.name)
     fields = {
@@ -349,7 +360,7 @@ def _action_values(
         )
         values["throughput"] = math.inf if latency == 0 else 1 / latency
     _deprecated_latency(values, owner, "throughput_scale" in action.model_fields_set)
-    if is_memory:
+    if is_holder:
         default_bits = comp.bits_per_action if comp.bits_per_action is not None else 1
         values.setdefault("bits_per_action", default_bits)
         values["values_per_action"] = evaluate_keyed_map(
@@ -362,7 +373,26 @@ def _action_values(
     return values
 
 
-def _tensors(node: Memory, ctx: _Context) -> EvaluatedTensors:
+def _direction(raw: str | dict[str, str], ctx: _Context) -> dict[str, str]:
+    """A Toll's direction per tensor of this Einsum; a map must cover every tensor."""
+    tensors = ctx.facts.symbols["All"]
+    if isinstance(raw, str):
+        return {t: raw for t in tensors}
+    out: dict[str, str] = {}
+    for key, direction in raw.items():
+        for tensor in ctx.tensors(key, "direction", key):
+            out[tensor] = direction
+    missing = sorted(set(tensors) - set(out))
+    if missing:
+        where = ctx.where("direction")
+        raise where.error(
+            f"{where} gives no direction for tensor(s) {', '.join(missing)} of Einsum "
+            f"{ctx.facts.name}; add them to a key (e.g. 'All: up')."
+        )
+    return out
+
+
+def _tensors(node: TensorHolder, ctx: _Context) -> EvaluatedTensors:
     spec = node.tensors
     nothing = ctx.facts.symbols["Nothing"]
     keep = ctx.tensors(spec.keep, "tensors", "keep", default=nothing)

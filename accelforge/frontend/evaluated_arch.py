@@ -66,7 +66,7 @@ class EvaluatedTensors:
 
 @dataclass
 class EvaluatedComponent:
-    """A Memory or Compute evaluated for one Einsum."""
+    """A Memory, Toll or Compute evaluated for one Einsum (``kind`` says which)."""
 
     name: str
     kind: str
@@ -91,6 +91,8 @@ class EvaluatedComponent:
     bits_per_action: float | None = None
     values_per_action: dict[str, float] = field(default_factory=dict)
     tensors: EvaluatedTensors | None = None
+    direction: dict[str, str] = field(default_factory=dict)
+    """A Toll's direction (``up``, ``down``, ``up_and_down``) per tensor; empty otherwise."""
 
     @property
     def total_area(self) -> float:

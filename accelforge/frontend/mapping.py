@@ -25,6 +25,7 @@ from accelforge.frontend.mapping_nodes import (
     Split,
     Storage,
     Temporal,
+    Toll,
     iter_nodes,
 )
 from accelforge.frontend.mapping_render import render_html, render_text
@@ -44,6 +45,7 @@ __all__ = [
     "Split",
     "Storage",
     "Temporal",
+    "Toll",
 ]
 
 
@@ -112,10 +114,11 @@ def check_references(
                 loc=(*where, "component"),
                 allowed=", ".join(components),
             )
-        if isinstance(node, Storage):
-            if components[node.component] != "Memory":
+        if isinstance(node, (Storage, Toll)):
+            needed = "Memory" if isinstance(node, Storage) else "Toll"
+            if components[node.component] != needed:
                 raise SpecError(
-                    f"!Storage needs a Memory; '{node.component}' is a "
+                    f"!{type(node).__name__} needs a {needed}; '{node.component}' is a "
                     f"{components[node.component]}.",
                     loc=(*where, "component"),
                 )

@@ -29,6 +29,7 @@ __all__ = [
     "Split",
     "Storage",
     "Temporal",
+    "Toll",
     "iter_nodes",
 ]
 
@@ -51,6 +52,22 @@ class Storage(Node):
     persistent: bool = False
     binding: Any = None
     """Accepted (list or per-Einsum dict form) and ignored; re-inferred by the model."""
+
+    @field_validator("tensors", mode="before")
+    @classmethod
+    def _listify(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class Toll(Node):
+    """A Toll the listed tensors pass through (accepted for AccelForge mappings).
+
+    The model charges every Toll from the architecture (docs/MODEL.md §15), so this node only
+    documents where the traffic crosses it; it is checked, never needed.
+    """
+
+    tensors: list[str]
+    component: str
 
     @field_validator("tensors", mode="before")
     @classmethod
@@ -164,9 +181,10 @@ class Split(Sequential):
     """Alias of :class:`Sequential`."""
 
 
-MappingNode = Storage | Temporal | Spatial | Compute | Nested | Sequential | Pipeline | Split
+MappingNode = Storage | Toll | Temporal | Spatial | Compute | Nested | Sequential | Pipeline | Split
 NODE_CLASSES: dict[str, type[SpecModel]] = {
     "Storage": Storage,
+    "Toll": Toll,
     "Temporal": Temporal,
     "Spatial": Spatial,
     "Compute": Compute,
@@ -175,7 +193,7 @@ NODE_CLASSES: dict[str, type[SpecModel]] = {
     "Pipeline": Pipeline,
     "Split": Split,
 }
-LATER_TAGS = ("Toll", "Reservation", "TextBox")
+LATER_TAGS = ("Reservation", "TextBox")
 Nested.model_rebuild()
 Sequential.model_rebuild()
 Pipeline.model_rebuild()

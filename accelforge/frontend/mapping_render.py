@@ -41,6 +41,7 @@ from accelforge.frontend.mapping_nodes import (
     Split,
     Storage,
     Temporal,
+    Toll,
 )
 
 if TYPE_CHECKING:
@@ -177,6 +178,9 @@ def _chain(nodes: Sequence[Any], outer: dict[str, Any]) -> list[RenderItem]:
             )
             items.append(item)
             return items
+        elif isinstance(node, Toll):
+            text = f"[{node.component}] {', '.join(node.tensors)} (toll)"
+            items.append(RenderItem("storage", text, note=node.text))
         elif isinstance(node, Storage):
             text = f"[{node.component}] {', '.join(node.tensors)}"
             if node.persistent:

@@ -8,8 +8,8 @@ spatial loops placed just above the first node they replicate.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -121,11 +121,16 @@ def _check_no_swap(path: EinsumPath, view: list, info: TensorInfo) -> None:
 
 @dataclass
 class TensorTransfers:
-    """Reads and writes (values) at each holder of one tensor, by holder index in the view."""
+    """Reads and writes (values) at each holder of one tensor, by holder index in the view.
+
+    ``passing`` gives, for each requested toll level, the values crossing that level downward
+    and upward (docs/MODEL.md §15); a level with no holder of the tensor above it is absent.
+    """
 
     holders: list[Hold]
     reads: list[Any]
     writes: list[Any]
+    passing: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
 
 def count_tensor(
@@ -137,6 +142,7 @@ def count_tensor(
     unit_level: int | None = None,
     level: Mapping[str, int] | None = None,
     copy: bool = False,
+    tolls: Sequence[int] = (),
 ) -> TensorTransfers:
     """Apply the core rule of docs/MODEL.md §4 to one tensor view.
 
@@ -145,10 +151,12 @@ def count_tensor(
     above that arch level count 1 (per-instance counts for latency, §9.1). With ``copy`` (a
     copy Einsum, as AccelForge 1.0.467 counts it, docs/MODEL.md §11) the Compute exchanges
     nothing and data moves only upward: every holder below the first reads what it holds,
-    once per iteration of the loops above it, and writes it into its parent.
+    once per iteration of the loops above it, and writes it into its parent. ``tolls`` are arch
+    levels (``level`` required) whose crossing traffic is returned in ``passing``.
     """
     if copy:
         return _count_copy(view, info, bounds, unit_level, level)
+    passing: dict[int, tuple[Any, Any]] = {}
     output = info.is_output
     holders = [n for n in view if isinstance(n, Hold)]
     reads: list[Any] = [0.0] * len(holders)
@@ -174,6 +182,9 @@ def count_tensor(
         vpar = a_all.value(u / multicast)
         if holders and node is not holders[0]:
             parent = len(holders) - 1 if isinstance(node, Compute) else holders.index(node) - 1
+            _Edge(holders[parent], node, spatial_open, u).record(
+                passing, tolls, level, (a_all, a_hat), info, may_reuse, skip_initial_output_write
+            )
             reads[parent] = reads[parent] + vpar
             if output:
                 s_x = float(skip_initial_output_write[node.component])
@@ -191,7 +202,65 @@ def count_tensor(
         s_x = float(skip_initial_output_write[node.component])
         kown.append(a_hat.value(s_x * u) if output and s_x else 0.0)
         spatial_open = []
-    return TensorTransfers(holders, reads, writes)
+    return TensorTransfers(holders, reads, writes, passing)
+
+
+@dataclass
+class _Edge:
+    """The hop from a holder to the next holder (or the Compute) of one tensor."""
+
+    parent: Hold
+    child: Hold | Compute
+    spatial: list[Loop]
+    """Spatial loops between the two (they multicast or reduce along the hop)."""
+    tile: Any
+    """The child's tile of the tensor (1 for the Compute)."""
+
+    def crosses(self, toll: int, level: Mapping[str, int]) -> bool:
+        """Whether a toll at arch level ``toll`` sits on this hop."""
+        return level[self.parent.component] < toll < level[self.child.component]
+
+    def record(
+        self,
+        passing: dict[int, tuple[Any, Any]],
+        tolls: Sequence[int],
+        level: Mapping[str, int] | None,
+        products: tuple[_Product, _Product],
+        info: TensorInfo,
+        may_reuse: Mapping[tuple[str, str], bool],
+        skip: Mapping[str, bool],
+    ) -> None:
+        """Store in ``passing`` the crossing traffic of each toll level on this hop."""
+        if not tolls:
+            return
+        if level is None:
+            raise ValueError("toll levels need the arch levels ('level')")
+        for toll in tolls:
+            if toll not in passing and self.crosses(toll, level):
+                passing[toll] = self.passing(toll, level, *products, info, may_reuse, skip)
+
+    def passing(
+        self,
+        toll: int,
+        level: Mapping[str, int],
+        a_all: _Product,
+        a_hat: _Product,
+        info: TensorInfo,
+        may_reuse: Mapping[tuple[str, str], bool],
+        skip: Mapping[str, bool],
+    ) -> tuple[Any, Any]:
+        """Values crossing the toll downward and upward.
+
+        Every instance of the toll pays for what it passes: only spatial loops below it
+        multicast or reduce (docs/MODEL.md §15).
+        """
+        below = [loop for loop in self.spatial if level[loop.component or ""] > toll]
+        multicast = _multicast_product(below, info, may_reuse, None, None)
+        moved = a_all.value(self.tile / multicast)
+        down = moved
+        if info.is_output and skip[self.child.component]:
+            down = moved - a_hat.value(self.tile / multicast)
+        return down, (moved if info.is_output else 0.0)
 
 
 def _count_copy(

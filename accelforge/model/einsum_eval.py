@@ -157,7 +157,23 @@ def einsum_quantities(
             continue
         view = tensor_view(counted_path, info, level)
         reuse = _may_reuse(flat, tensor)
-        counted = count_tensor(view, info, bounds, skip, reuse, copy=copying)
+        tolls = [] if copying else _tolls_of(flat, tensor)
+        toll_levels = [level[t.name] for t in tolls]
+        counted = count_tensor(
+            view, info, bounds, skip, reuse, level=level, copy=copying, tolls=toll_levels
+        )
+        for toll in tolls:
+            at = level[toll.name]
+            if at not in counted.passing:
+                continue  # no holder of the tensor above the toll: nothing crosses it
+            unit = count_tensor(view, info, bounds, skip, reuse, at, level, tolls=[at])
+            scale = _actions_per_value(toll, "read", tensor, facts)
+            key = (toll.name, tensor, "read")
+            passed = _toll_reads(toll, tensor, counted.passing[at])
+            totals[key] = totals.get(key, 0.0) + passed * scale
+            per_unit[(toll.name, "read")] = per_unit.get((toll.name, "read"), 0.0) + (
+                _toll_reads(toll, tensor, unit.passing[at]) * scale
+            )
         for i, hold in enumerate(counted.holders):
             replicated = any(
                 loop.spatial and level[loop.component or ""] <= level[hold.component]
@@ -288,6 +304,29 @@ def check_structure(path: EinsumPath, facts: EinsumFacts, flat: list) -> None:
                     f"'{loop.dimension}' of '{loop.component}', which does not exist on the "
                     f"architecture path of Einsum {path.einsum}."
                 )
+
+
+def _tolls_of(flat: list, tensor: str) -> list[EvaluatedComponent]:
+    """The enabled Tolls on the path that keep ``tensor`` (docs/MODEL.md §15)."""
+    out = []
+    for node in flat:
+        if isinstance(node, EvaluatedComponent) and node.kind == "Toll" and node.enabled:
+            keep = node.tensors.keep if node.tensors is not None else ()
+            if isinstance(keep, str):
+                raise InvalidMappingError(
+                    f"Toll {node.name}: tensors.keep {keep!r} names a memory; a Toll's keep must "
+                    "be a tensor set (e.g. 'output')."
+                )
+            if tensor in keep:
+                out.append(node)
+    return out
+
+
+def _toll_reads(toll: EvaluatedComponent, tensor: str, crossing: tuple[Any, Any]) -> Any:
+    """Values a Toll reads: what crosses it in its direction(s) for ``tensor``."""
+    down, up = crossing
+    direction = toll.direction.get(tensor, "up_and_down")
+    return (down if direction != "up" else 0.0) + (up if direction != "down" else 0.0)
 
 
 def _may_reuse(flat: list, tensor: str) -> dict[tuple[str, str], bool]:

@@ -162,8 +162,9 @@ def einsum_paths(
                         node_id=id(node),
                     )
                 )
-            else:
+            elif isinstance(node, m.Compute):
                 path.nodes.append(Compute(node.einsum, node.component))
+            # a !Toll node documents traffic only: Tolls are charged from the arch (§12)
         _set_factors(path, bounds[einsum], simple_variables)
         paths[einsum] = path
     return paths
