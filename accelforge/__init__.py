@@ -5,7 +5,7 @@ metrics and FFM knobs, and explore the results. Shipped examples live in
 ``accelforge.examples``.
 """
 
-from accelforge import examples, mapper, model
+from accelforge import arch, examples, mapper, model
 from accelforge.errors import (
     AccelForgeError,
     ExpressionError,
@@ -14,11 +14,15 @@ from accelforge.errors import (
     SpecError,
     SpecWarning,
 )
+from accelforge.frontend.arch import Arch
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
 from accelforge.frontend.spec import Spec
+from accelforge.frontend.variables import Variables
+from accelforge.frontend.workload import Workload
 
 __all__ = [
     "AccelForgeError",
+    "Arch",
     "ExpressionError",
     "FFM",
     "InvalidMappingError",
@@ -28,6 +32,9 @@ __all__ = [
     "Spec",
     "SpecError",
     "SpecWarning",
+    "Variables",
+    "Workload",
+    "arch",
     "examples",
     "mapper",
     "model",

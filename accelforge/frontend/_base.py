@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, TypeVar, cast
 
@@ -10,8 +11,16 @@ import pydantic
 from pydantic import ConfigDict
 
 from accelforge.errors import SpecError, did_you_mean
+from accelforge.frontend._yaml import LoadedFiles, load_yaml_files, position_of
 
-__all__ = ["Expr", "SpecModel", "dispatch_tagged", "validation_to_spec_error"]
+__all__ = [
+    "Expr",
+    "SpecModel",
+    "dispatch_tagged",
+    "load_section",
+    "locate_error",
+    "validation_to_spec_error",
+]
 
 Expr = bool | int | float | str
 """A value that may be a literal or an expression string (docs/SPEC_FORMAT.md §4)."""
@@ -97,6 +106,26 @@ class SpecModel(pydantic.BaseModel):
             _LOC.reset(token)
 
     @classmethod
+    def from_yaml(
+        cls: type[_M],
+        *files: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        top_key: str | None = None,
+        jinja_parse_data: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> _M:
+        """Load this section from YAML files (``top_key``: the subtree under that key).
+
+        ``af.Arch.from_yaml("isaac.yaml", top_key="arch")`` reads one section of a whole
+        spec file, as AccelForge does; errors name the file and line.
+        """
+        loaded, data, loc = load_section(files, top_key, jinja_parse_data, **kwargs)
+        try:
+            return cls.from_data(data, loc)
+        except SpecError as err:
+            locate_error(err, loaded.data, loaded.key_files)
+            raise
+
+    @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:  # noqa: ARG003 - the hook's signature
         """Hook for subclasses: convert nested raw data before validation."""
         return data
@@ -163,3 +192,33 @@ def dispatch_tagged(
             f"tag !{name} is not allowed in {where}.{hint}", loc=loc, allowed=allowed_tags
         )
     return classes[name].from_data(data, loc)
+
+
+def locate_error(err: SpecError, data: Any, key_files: Mapping[str, str]) -> None:
+    """Fill ``err``'s file and line from the loaded tree's positions."""
+    if err.line is not None:
+        return
+    pos = position_of(data, err.loc) if err.loc else None
+    if pos is not None:
+        err.with_location(file=pos.file, line=pos.line)
+    elif err.loc and str(err.loc[0]) in key_files:
+        err.with_location(file=key_files[str(err.loc[0])])
+
+
+def load_section(
+    files: Sequence[str | os.PathLike[str] | Sequence[str | os.PathLike[str]]],
+    top_key: str | None,
+    jinja_parse_data: Mapping[str, Any] | None,
+    **kwargs: Any,
+) -> tuple[LoadedFiles, Any, tuple[str | int, ...]]:
+    """Load YAML files; return them, the data under ``top_key`` (or all of it) and its path."""
+    loaded = load_yaml_files(list(files), jinja_parse_data, **kwargs)
+    if top_key is None:
+        return loaded, loaded.data, ()
+    if top_key not in loaded.data:
+        raise SpecError(
+            f"top_key '{top_key}' is not a top-level key of {', '.join(loaded.files)}."
+            f"{did_you_mean(top_key, [str(k) for k in loaded.data])}",
+            allowed=", ".join(str(k) for k in loaded.data),
+        )
+    return loaded, loaded.data[top_key], (top_key,)

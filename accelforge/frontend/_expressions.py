@@ -17,6 +17,8 @@ in :mod:`._literals`. :data:`DEFAULT_FUNCTIONS`, :func:`referenced_names` and
 from __future__ import annotations
 
 import ast
+import contextlib
+import contextvars
 import difflib
 import reprlib
 from collections.abc import Callable, Iterator, Mapping
@@ -53,6 +55,7 @@ __all__ = [
     "evaluate_expression",
     "parse_literal",
     "referenced_names",
+    "using_functions",
 ]
 
 
@@ -312,6 +315,21 @@ def _describe(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+_ACTIVE_FUNCTIONS: contextvars.ContextVar[Mapping[str, Callable[..., Any]] | None] = (
+    contextvars.ContextVar("custom_functions", default=None)
+)
+
+
+@contextlib.contextmanager
+def using_functions(functions: Mapping[str, Callable[..., Any]]) -> Iterator[None]:
+    """Make ``functions`` callable from every expression evaluated inside the ``with`` block."""
+    token = _ACTIVE_FUNCTIONS.set({**(_ACTIVE_FUNCTIONS.get() or {}), **functions})
+    try:
+        yield
+    finally:
+        _ACTIVE_FUNCTIONS.reset(token)
+
+
 def evaluate_expression(
     text: str,
     scope: Mapping[str, Any],
@@ -328,7 +346,8 @@ def evaluate_expression(
         Names the expression can read; looked up before ``functions`` and
         :data:`DEFAULT_FUNCTIONS`.
     functions:
-        Extra callables (``config.expression_custom_functions``), looked up after ``scope``.
+        Extra callables, looked up after ``scope``; default: those of :func:`using_functions`
+        (``config.expression_custom_functions`` while a spec evaluates).
 
     Returns
     -------
@@ -346,7 +365,9 @@ def evaluate_expression(
     if not isinstance(text, str):
         raise TypeError(f"expression text must be a str, not {type(text).__name__}")
     tree = parse_expression(text)
-    evaluator = _Evaluator(scope, functions or {})
+    if functions is None:
+        functions = _ACTIVE_FUNCTIONS.get() or {}
+    evaluator = _Evaluator(scope, functions)
     try:
         result = evaluator.eval(tree.body, {})
         if isinstance(result, Iterator):

@@ -7,7 +7,7 @@ evaluated for one Einsum (:mod:`accelforge.frontend.evaluate`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -22,6 +22,7 @@ __all__ = [
     "Component",
     "Compute",
     "Container",
+    "Leaf",
     "Memory",
     "Spatial",
     "TensorHolderAction",
@@ -30,6 +31,7 @@ __all__ = [
     "Toll",
 ]
 
+_N = TypeVar("_N")
 COMPARISON_OPERATORS = ("==", "<=", ">=", "<", ">")
 DEFAULT_TOTAL_LATENCY = "sum(a.n_calls / a.throughput for a in actions)"
 
@@ -139,11 +141,16 @@ class Tensors(SpecModel):
         return value
 
 
-class Component(SpecModel):
-    """Fields common to Memory and Compute (docs/SPEC_FORMAT.md §3.2)."""
+class Leaf(SpecModel):
+    """Any architecture node: a name and its own fanouts (``spatial``)."""
 
     name: str
     spatial: list[Spatial] = Field(default_factory=list)
+
+
+class Component(Leaf):
+    """Fields common to Memory, Toll and Compute (docs/SPEC_FORMAT.md §3.2)."""
+
     # Memory and Compute redeclare this as a list of their own action class.
     actions: Sequence[Action] = Field(default_factory=list)
     component_class: str | None = None
@@ -282,11 +289,8 @@ class Compute(Component):
         return super().prepare(data, loc)
 
 
-class Container(SpecModel):
+class Container(Leaf):
     """A pure fanout node: only ``name`` and ``spatial``."""
-
-    name: str
-    spatial: list[Spatial] = Field(default_factory=list)
 
 
 ArchNode = Memory | Toll | Compute | Container
@@ -346,6 +350,10 @@ class Arch(SpecModel):
     def components(self) -> dict[str, Memory | Toll | Compute]:
         """Memories, tolls and computes by name, top-down."""
         return {n.name: n for n in self.nodes if isinstance(n, (Memory, Toll, Compute))}
+
+    def get_nodes_of_type(self, kind: type[_N]) -> list[_N]:
+        """The nodes that are instances of ``kind`` (e.g. ``Leaf``, ``Memory``), top-down."""
+        return [n for n in self.nodes if isinstance(n, kind)]
 
     @property
     def computes(self) -> list[Compute]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +73,25 @@ _SCALAR_FIELDS = (
 
 
 class NodeView(ExpressionNamespace):
-    """A component as seen from expressions: its (evaluated or raw) fields by name."""
+    """A node as seen from expressions: its (evaluated or raw) fields by name.
 
-    def __init__(self, fields: Mapping[str, Any]) -> None:
+    ``get_fanout()`` (the product of its own fanouts) and ``get_fanout_along(dim)`` work for
+    nodes above (evaluated) and below (evaluated on demand) the one being evaluated.
+    """
+
+    def __init__(
+        self, fields: Mapping[str, Any], fanouts: Callable[[], dict[str, int]] | None = None
+    ) -> None:
         self._fields = dict(fields)
+        self._fanouts = fanouts or dict
+
+    def get_fanout(self) -> int:
+        """The product of this node's own fanouts."""
+        return math.prod(self._fanouts().values())
+
+    def get_fanout_along(self, dimension: str, default: int = 1) -> int:
+        """The fanout of one of its dimensions (``default`` if it has no such dimension)."""
+        return self._fanouts().get(dimension, default)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in self._fields:
@@ -99,20 +114,18 @@ def evaluate_arch(
             arch.variables, dict(scope), Where("arch.variables", ("arch", "variables"))
         )
     )
-    shared_extra = evaluate_raw(
+    shared_extra = free_form_attributes(
         arch.extra_attributes_for_all_component_models,
         scope,
         Where(
             "arch.extra_attributes_for_all_component_models",
             ("arch", "extra_attributes_for_all_component_models"),
         ),
-        free_form=True,
     )
     scope.update(shared_extra)
     memory_names = [n.name for n in arch.nodes if isinstance(n, Memory)]
-    for node in arch.nodes:
-        if isinstance(node, (TensorHolder, Compute)):
-            scope[node.name] = NodeView(node.model_dump())
+    for index, node in enumerate(arch.nodes):
+        scope[node.name] = NodeView(node.model_dump(), _raw_fanouts(node, scope, index))
     nodes: list[EvaluatedComponent | EvaluatedContainer] = []
     fanout = 1
     for index, node in enumerate(arch.nodes):
@@ -124,13 +137,48 @@ def evaluate_arch(
                 fanout = own_fanout  # a Compute is a side branch, not a parent of later nodes
             if isinstance(node, Container):
                 nodes.append(EvaluatedContainer(node.name, spatial))
+                scope[node.name] = NodeView(node.model_dump(), _fanouts_of(spatial))
                 continue
             evaluated = _component(node, ctx, shared_extra, spatial, own_fanout)
         except SpecError as err:
             raise err.with_location(loc_prefix=ctx.loc) from None
-        scope[node.name] = NodeView(evaluated.__dict__)
+        scope[node.name] = NodeView(evaluated.__dict__, _fanouts_of(spatial))
         nodes.append(evaluated)
     return EvaluatedArch(einsum=facts.name, variables=scope, nodes=nodes)
+
+
+def free_form_attributes(raw: Mapping[str, Any], scope: Mapping[str, Any], where: Where) -> dict:
+    """Free-form attributes (quoted strings stay text); later ones may use earlier ones."""
+    return evaluate_in_order(
+        raw,
+        dict(scope),
+        where,
+        lambda name, value, inner: evaluate_raw(value, inner, where.child(name), free_form=True),
+    )
+
+
+def _fanouts_of(spatial: list[EvaluatedSpatial]) -> Callable[[], dict[str, int]]:
+    return lambda: {s.name: s.fanout for s in spatial}
+
+
+def _raw_fanouts(
+    node: Memory | Toll | Compute | Container, scope: Mapping[str, Any], index: int
+) -> Callable[[], dict[str, int]]:
+    """A node's fanouts evaluated on demand, for expressions of nodes above it."""
+
+    def fanouts() -> dict[str, int]:
+        where = Where(f"arch.nodes.{node.name}", ("arch", "nodes", index))
+        return {
+            s.name: evaluate_number(
+                s.fanout,
+                scope,
+                where.child("spatial").child(s.name, i).child("fanout"),
+                integer=True,
+            )
+            for i, s in enumerate(node.spatial)
+        }
+
+    return fanouts
 
 
 @dataclass
@@ -264,11 +312,10 @@ def _component(
     spatial: list[EvaluatedSpatial],
     fanout: int,
 ) -> EvaluatedComponent:
-    own_extra = evaluate_raw(
+    own_extra = free_form_attributes(
         node.extra_attributes_for_component_model,
         ctx.scope,
         ctx.where("extra_attributes_for_component_model"),
-        free_form=True,
     )
     extra = {**shared_extra, **own_extra}
     ctx.scope.update(own_extra)
@@ -396,6 +443,14 @@ def _tensors(node: TensorHolder, ctx: _Context) -> EvaluatedTensors:
     spec = node.tensors
     nothing = ctx.facts.symbols["Nothing"]
     keep = ctx.tensors(spec.keep, "tensors", "keep", default=nothing)
+    if isinstance(node, Toll) and isinstance(keep, str):
+        # Only tensors a memory above holds cross a Toll (docs/MODEL.md §15): Above is All here.
+        keep = evaluate_set(
+            keep,
+            {**ctx.scope, "Above": ctx.facts.symbols["All"]},
+            ctx.where("tensors", "keep"),
+            defer_above=False,
+        )
     may_default = ctx.facts.symbols["All"] if spec.keep is None else nothing
     may_keep = ctx.tensors(spec.may_keep, "tensors", "may_keep", default=may_default)
     back = ctx.tensors(spec.back, "tensors", "back", default=nothing)

@@ -153,11 +153,14 @@ def _base_symbols(result: EvaluatedWorkload, einsum: Einsum) -> dict[str, Any]:
             members, names, ranks_of, lambda t: _bits_lookup(result, einsum, t), rank_vars
         )
 
-    symbols: dict[str, Any] = {}
-    for tensor in graph.tensors:
-        symbols[tensor] = tset([tensor] if tensor in names else [])
-    for var in result.graph.rank_variable_bounds:
-        symbols[var] = RankVariableSet([var] if var in rank_vars else [], rank_vars)
+    # Names of other Einsums' tensors and rank variables are empty sets here; sharing one
+    # (immutable) empty set keeps this linear in the workload size.
+    no_tensor = tset([])
+    no_variable = RankVariableSet([], rank_vars)
+    symbols: dict[str, Any] = dict.fromkeys(graph.tensors, no_tensor)
+    symbols.update(dict.fromkeys(result.graph.rank_variable_bounds, no_variable))
+    symbols.update({tensor: tset([tensor]) for tensor in names})
+    symbols.update({var: RankVariableSet([var], rank_vars) for var in rank_vars})
     flagged = [a.name for a in einsum.tensor_accesses if a.persistent]
     symbols.update(
         {
@@ -168,7 +171,7 @@ def _base_symbols(result: EvaluatedWorkload, einsum: Einsum) -> dict[str, Any]:
             "Intermediates": tset(t for t in names if graph.role(t) == "intermediate"),
             "Shared": tset(t for t in names if len(graph.users(t)) > 1),
             "Persistent": tset(flagged),
-            "Nothing": tset([]),
+            "Nothing": no_tensor,
         }
     )
     return symbols

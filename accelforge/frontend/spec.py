@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
 
 from accelforge.errors import SpecError, SpecWarning, did_you_mean
-from accelforge.frontend._base import SpecModel
-from accelforge.frontend._yaml import load_yaml_files, position_of
+from accelforge.frontend._base import SpecModel, locate_error
+from accelforge.frontend._expressions import using_functions
+from accelforge.frontend._yaml import load_yaml_files
 from accelforge.frontend.arch import Arch
+from accelforge.frontend.custom_functions import load_custom_functions
 from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
 from accelforge.frontend.evaluate_workload import (
     EvaluatedWorkload,
@@ -112,6 +114,7 @@ class Spec(SpecModel):
         jinja_parse_data: Mapping[str, Any] | None = None,
         top_key: str | None = None,
         strict: bool = False,
+        allow_custom_functions: bool = False,
         **kwargs: Any,
     ) -> Spec:
         """Load a spec from one or more YAML files (docs/SPEC_FORMAT.md §2).
@@ -126,37 +129,58 @@ class Spec(SpecModel):
         top_key:
             Validate only this key's subtree.
         strict:
-            Turn every :class:`~accelforge.errors.SpecWarning` into an error.
+            Turn every :class:`~accelforge.errors.SpecWarning` into an error, and evaluate the
+            architecture for every Einsum now (by default the first one; the others when a
+            run needs them, as AccelForge does).
+        allow_custom_functions:
+            Run the Python files ``config.expression_custom_functions`` lists (paths are
+            relative to the file that holds ``config``); refused otherwise.
         """
         with warnings.catch_warnings():
             if strict:
                 warnings.simplefilter("error", SpecWarning)
             try:
                 loaded = load_yaml_files(list(files), jinja_parse_data, strict=strict, **kwargs)
-                data: Mapping[str, Any] = loaded.data
+                data: dict[str, Any] = dict(loaded.data)
                 if top_key is not None:
                     data = {top_key: data.get(top_key)} if top_key in data else data
+                custom = _take_custom_functions(data, loaded.key_files, allow_custom_functions)
                 try:
                     spec = cls.from_data(data)
-                    spec.validate_for_every_einsum()
+                    spec.config.expression_custom_functions += custom
+                    spec.check(every_einsum=strict)
                 except SpecError as err:
-                    _locate(err, loaded.data, loaded.key_files)
+                    locate_error(err, loaded.data, loaded.key_files)
                     raise
             except SpecWarning as warning:
                 raise SpecError(f"{warning} (an error because strict=True)") from None
         return spec
 
+    def custom_functions(self) -> dict[str, Callable[..., Any]]:
+        """The functions of ``config.expression_custom_functions`` by name."""
+        return load_custom_functions(self.config.expression_custom_functions)
+
     def evaluate_workload(self) -> EvaluatedWorkload:
         """Evaluate variables, rank sizes, renames and sets for every Einsum."""
-        return evaluate_workload(self)
+        with using_functions(self.custom_functions()):
+            return evaluate_workload(self)
 
     def evaluated_mapper(self, workload: EvaluatedWorkload | None = None) -> Mapper:
         """The mapper settings with every FFM expression evaluated with the spec's variables."""
         variables = (workload or self.evaluate_workload()).variables
-        return self.mapper.model_copy(update={"ffm": self.mapper.ffm.evaluate(variables)})
+        with using_functions(self.custom_functions()):
+            return self.mapper.model_copy(update={"ffm": self.mapper.ffm.evaluate(variables)})
 
     def validate_for_every_einsum(self) -> None:
-        """Evaluate everything for every Einsum, so bad input fails at load time.
+        """:meth:`check` with the architecture evaluated for every Einsum."""
+        self.check(every_einsum=True)
+
+    def check(self, *, every_einsum: bool = False) -> None:
+        """Check the spec as loading does.
+
+        That is the whole workload, the mapper settings, the mapping references, and the
+        architecture for the first Einsum (for every one with ``every_einsum``; otherwise the
+        others are evaluated when a run needs them, and an error there names its Einsum).
 
         Costs that need the optional ``hwcomponents`` extra are left unknown (NaN) here; they
         raise their error when a result needs them.
@@ -173,7 +197,7 @@ class Spec(SpecModel):
             )
         if not self.workload.einsums:
             return
-        for name in workload.einsums:
+        for name in list(workload.einsums)[: None if every_einsum else 1]:
             self.evaluate(name, require_costs=False, workload=workload)
 
     def evaluate(
@@ -202,7 +226,8 @@ class Spec(SpecModel):
             "renames": self.renames,
             "variables": workload.variables,
         }
-        return evaluate_arch(self.arch, workload, facts, base, require_costs=require_costs)
+        with using_functions(self.custom_functions()):
+            return evaluate_arch(self.arch, workload, facts, base, require_costs=require_costs)
 
     def summary(self) -> str:
         """A short text summary: Einsums, tensors and architecture levels."""
@@ -240,12 +265,16 @@ def _build_mapper(raw: Any) -> Mapper:
         raise err.with_location(loc_prefix=("mapper",)) from None
 
 
-def _locate(err: SpecError, data: Any, key_files: Mapping[str, str]) -> None:
-    """Fill file and line from the loaded tree's positions."""
-    if err.line is not None:
-        return
-    pos = position_of(data, err.loc) if err.loc else None
-    if pos is not None:
-        err.with_location(file=pos.file, line=pos.line)
-    elif err.loc and str(err.loc[0]) in key_files:
-        err.with_location(file=key_files[str(err.loc[0])])
+def _take_custom_functions(
+    data: dict[str, Any], key_files: Mapping[str, str], allowed: bool
+) -> list[Any]:
+    """With ``allowed``, remove the YAML's custom-function files from ``data``, resolved."""
+    config = data.get("config")
+    if not allowed or not isinstance(config, Mapping):
+        return []
+    entries = config.get("expression_custom_functions") or []
+    base = os.path.dirname(key_files.get("config", ""))
+    data["config"] = {k: v for k, v in config.items() if k != "expression_custom_functions"}
+    return [
+        os.path.join(base, e) if isinstance(e, str) and not os.path.isabs(e) else e for e in entries
+    ]

@@ -132,16 +132,18 @@ def evaluate_set(
     kind: type[TypedSet] | tuple[type[TypedSet], ...] = TensorSet,
     default: Any = None,
     deferred_names: Iterable[str] = (),
+    defer_above: bool = True,
 ) -> Any:
     """Evaluate a set expression; returns the set, or the text itself when it must wait.
 
     Expressions naming a memory or ``Above`` are resolved at mapping time (docs/SPEC_FORMAT.md
-    §5.4), so they are kept as strings here.
+    §5.4), so they are kept as strings here; with ``defer_above=False`` the scope's ``Above``
+    is used.
     """
     if raw is None:
         return default
     text = str(raw)
-    waits = set(deferred_names) | set(DEFERRED_SET_NAMES)
+    waits = set(deferred_names) | (set(DEFERRED_SET_NAMES) if defer_above else set())
     if referenced_names(text) & waits:
         return text
     if text in scope:

@@ -585,10 +585,13 @@ def test_mapper_assignment():
     assert mapper.ffm.objective_tolerance == 0.05
     with pytest.raises(SpecError, match=r"^mapper\.metrics: 'ENERGI' is not a Metrics name"):
         mapper.metrics = "ENERGI"
-    with pytest.raises(
-        SpecError, match=r"'max_fused_loops' is an FFM setting.*mapper\.ffm\.max_fused_loops"
-    ):
-        mapper.max_fused_loops = 1  # type: ignore[attr-defined]
+    mapper.max_fused_loops = 1  # an FFM knob set directly on the mapper, as in AccelForge
+    assert mapper.ffm.max_fused_loops == 1
+    assert mapper.max_fused_loops == 1
+    mapper.ffm.max_fused_loops = 2
+    assert mapper.max_fused_loops == 2
+    with pytest.raises(SpecError, match=r"^mapper\.ffm\.max_fused_loops: must be an integer >= 0"):
+        mapper.max_fused_loops = -1
     with pytest.raises(
         SpecError, match=r"'metric' is not a mapper setting\. Did you mean 'metrics'\?"
     ):

@@ -653,3 +653,10 @@ def test_variables_read_by_included_templates_count_as_read(tmp_path: Path) -> N
         assert load_yaml_files(main, X=4, Y=2).data == {"b": 8, "a": 2}
     with pytest.warns(SpecWarning, match=r"^Jinja variable\(s\) Z are not used by .*use: X, Y\.$"):
         load_yaml_files(main, X=4, Z=1)
+
+
+def test_folded_block_scalar_joins_lines_with_spaces_only() -> None:
+    # ruamel marks fold points with BEL for round-tripping; the value must not keep them
+    data = load_yaml_text("a: >\n  (x if y else z)\n  if w else v\nb: >-\n  p\n  q\n", name="t")
+    assert data["a"] == "(x if y else z) if w else v\n"
+    assert data["b"] == "p q"

@@ -198,6 +198,8 @@ class _Builder:
 
     def _scalar(self, node: ScalarNode) -> Any:
         tag, text = node.tag or "", node.value
+        if node.style == ">":
+            text = text.replace("\a", "")  # ruamel's fold marks (kept for round-tripping)
         if tag in _LOADER_TAGS:
             pos = self.pos(node)
             with location_context(file=pos.file, line=pos.line):

@@ -41,7 +41,9 @@ class Mapper(ConfigModel):
         mapper: {ffm: {metrics: ..., objective_tolerance: 0.05}}   # AccelForge 1.0.467
         mapper: {metrics: ..., objective_tolerance: 0.05}          # later AccelForge
 
-    Python code sets ``spec.mapper.metrics`` and ``spec.mapper.ffm.<knob>``.
+    Python code sets ``spec.mapper.metrics`` and ``spec.mapper.ffm.<knob>``, or the knob
+    directly (``spec.mapper.<knob>``, as in AccelForge, where this section is the FFM
+    configuration): both names reach the same value.
     """
 
     model_config = CONFIG
@@ -61,6 +63,19 @@ class Mapper(ConfigModel):
     ffm: FFM = Field(default_factory=FFM)
     """The knobs of the Fast and Fusiest mapper: mapspace limits, run limits and
     tolerances."""
+
+    def __getattr__(self, name: str) -> Any:
+        """``spec.mapper.<knob>`` reads ``spec.mapper.ffm.<knob>``."""
+        if name in FFM.model_fields:
+            return getattr(self.ffm, name)
+        return super().__getattr__(name)  # type: ignore[misc]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """``spec.mapper.<knob> = v`` sets ``spec.mapper.ffm.<knob>`` (validated there)."""
+        if name in FFM.model_fields and name not in type(self).model_fields:
+            setattr(self.ffm, name, value)
+            return
+        super().__setattr__(name, value)
 
     @field_validator("metrics", mode="after")
     @classmethod
