@@ -78,6 +78,7 @@ class Spec(SpecModel):
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:  # noqa: ARG003 - a SpecModel hook
         """Build each section with its own rules."""
+        _refuse_unopted_custom_function_files(data.get("config"))
         builders: dict[str, type[SpecModel]] = {
             "arch": Arch,
             "workload": Workload,
@@ -95,16 +96,6 @@ class Spec(SpecModel):
             data["mapper"] = _build_mapper(data["mapper"])
         if data.get("variables") is None:
             data.pop("variables", None)
-        config = data.get("config")
-        if isinstance(config, Config) and any(
-            isinstance(f, (str, os.PathLike)) for f in config.expression_custom_functions
-        ):
-            raise SpecError(
-                "config.expression_custom_functions lists Python files; loading them would run "
-                "their code, so it is refused. Pass allow_custom_functions=True to "
-                "Spec.from_yaml if you trust the file, or pass the functions from Python.",
-                loc=("config", "expression_custom_functions"),
-            )
         return data
 
     @classmethod
@@ -263,6 +254,23 @@ def _build_mapper(raw: Any) -> Mapper:
         return Mapper.from_section(raw)
     except SpecError as err:
         raise err.with_location(loc_prefix=("mapper",)) from None
+
+
+def _refuse_unopted_custom_function_files(config: Any) -> None:
+    """A raw ``config`` section (from YAML or a dict) may not name Python files to run.
+
+    A built :class:`Config` comes from Python code, whose author opted in.
+    """
+    if not isinstance(config, Mapping):
+        return
+    entries = config.get("expression_custom_functions") or []
+    if any(isinstance(f, (str, os.PathLike)) for f in entries):
+        raise SpecError(
+            "config.expression_custom_functions lists Python files; loading them would run "
+            "their code, so it is refused. Pass allow_custom_functions=True to "
+            "Spec.from_yaml if you trust the file, or pass the functions from Python.",
+            loc=("config", "expression_custom_functions"),
+        )
 
 
 def _take_custom_functions(

@@ -133,10 +133,30 @@ def constraint_violations(
     holds = [n for n in path.nodes if isinstance(n, Hold)]
     for i, outer in enumerate(holds):
         for inner in holds[i + 1 :]:
-            if level[inner.component] < level[outer.component]:
+            if level[inner.component] < level[outer.component] and _ordered(outer, inner, flat):
                 notes.append(
                     f"storage of {inner.tensor} in {inner.component} sits below "
                     f"{outer.tensor} in {outer.component}, a lower memory "
                     "(memory-hierarchy order)"
                 )
     return notes
+
+
+def _ordered(outer: Hold, inner: Hold, flat: list) -> bool:
+    """Whether these two holds must follow the memory hierarchy (as the mapper's templates).
+
+    Two holds of one tensor always do; others only when both memories keep
+    ``force_memory_hierarchy_order`` (its default) and neither is persistent.
+    """
+    if outer.tensor == inner.tensor:
+        return True
+    forced = {
+        n.name: n.tensors.force_memory_hierarchy_order
+        for n in flat
+        if isinstance(n, EvaluatedComponent) and n.tensors is not None
+    }
+    return (
+        forced.get(outer.component, True)
+        and forced.get(inner.component, True)
+        and not (outer.persistent or inner.persistent)
+    )

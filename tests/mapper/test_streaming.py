@@ -399,6 +399,23 @@ def test_a_crash_in_the_run_is_reported_and_reraised(monkeypatch: pytest.MonkeyP
         run.result(timeout=BOUND)
 
 
+def test_a_tensor_no_memory_can_keep_ends_no_mapping_naming_the_tensor(tmp_path: Path) -> None:
+    simple = Path(af.examples.arches.simple).read_text()
+    arch = simple.replace("tensors: {keep: ~Intermediates, may_keep: All}", "tensors: {keep: ~T2}")
+    arch = arch.replace("tensors: {keep: ~MainMemory, may_keep: All}", "tensors: {keep: ~T2}")
+    assert arch.count("keep: ~T2") == 2
+    (tmp_path / "arch.yaml").write_text(arch)
+    (tmp_path / "workload.yaml").write_text(PLAIN)
+    run = start(af.Spec.from_yaml(tmp_path / "arch.yaml", tmp_path / "workload.yaml"), n_workers=1)
+    run.result(timeout=BOUND)
+    assert run.status == "NO_MAPPING"
+    message = list(run.events())[-1].message
+    assert message == (
+        "no valid mapping: Einsum T2 has no template: tensor(s) T2 can be kept by no Memory on "
+        "the path (a Toll never holds a tensor): add it to a Memory's tensors.keep or may_keep"
+    )
+
+
 def test_a_run_without_a_valid_mapping_ends_no_mapping_and_says_why(tmp_path: Path) -> None:
     # Every tensor must sit in a 4-bit GlobalBuffer and values are 8 bits: no template has a
     # valid tile shape. The run must not end OK with an empty front.
@@ -416,10 +433,12 @@ def test_a_run_without_a_valid_mapping_ends_no_mapping_and_says_why(tmp_path: Pa
     assert run.status == "NO_MAPPING"
     last = list(run.events())[-1]
     assert isinstance(last, RunFinished) and last.front.empty
+    closest = "closest: capacity: even the smallest tiles need 24 bits of GlobalBuffer (size 4)"
     assert last.message == (
-        "no valid mapping: Einsum(s) T1 (12 templates: no_valid_tile_shapes); T2 (12 templates: "
-        "no_valid_tile_shapes) have no valid pmapping: no tile shape of their templates meets "
-        "the arch's constraints (capacity, keep, fanout, min_usage, loop limits)"
+        f"no valid mapping: Einsum(s) T1 (12 templates: no_valid_tile_shapes; {closest}); T2 "
+        f"(12 templates: no_valid_tile_shapes; {closest}) have no valid pmapping: no tile shape "
+        "of their templates meets the arch's constraints (capacity, keep, fanout, min_usage, "
+        "loop limits)"
     )
     with pytest.warns(af.errors.SpecWarning, match=r"^no valid mapping: Einsum\(s\) T1 "):
         assert len(map_workload_to_arch(spec)) == 0

@@ -44,11 +44,13 @@ class UnitResult:
         tables = outcome.value or []
         evaluated, valid = (tables[0].evaluated, tables[0].valid) if tables else (0, 0)
         status: UnitStatus = outcome.status
+        message = outcome.message
         if status == "ok" and not valid:
             status = "no_valid_tile_shapes"
+            message = tables[0].empty_because if tables else message
         too_large = outcome.error == MapspaceTooLargeError.__name__
         return cls(
-            status, tables, evaluated, valid, outcome.complete, outcome.message,
+            status, tables, evaluated, valid, outcome.complete, message,
             outcome.seconds, too_large,
         )  # fmt: skip
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -48,11 +49,18 @@ def no_mapping_message(
     ``empty`` maps each Einsum without a valid pmapping to its templates' statuses; when there
     is none, the first join step that kept no row (``join_steps``) is named.
     """
+    untemplated = {n: s for n, s in empty.items() if s and s[0].startswith("no template")}
+    if untemplated:
+        return "no valid mapping: " + "; ".join(
+            f"Einsum {name} has {statuses[0]}" for name, statuses in untemplated.items()
+        )
     if empty:
-        counts = [
-            f"{name} ({len(statuses)} templates: {', '.join(sorted(set(statuses)))})"
-            for name, statuses in empty.items()
-        ]
+        counts = []
+        for name, entries in empty.items():
+            statuses = sorted({e.split(": ", 1)[0] for e in entries})
+            reasons = [e.split(": ", 1)[1] for e in entries if ": " in e]
+            closest = f"; closest: {min(reasons, key=_shortfall)}" if reasons else ""
+            counts.append(f"{name} ({len(entries)} templates: {', '.join(statuses)}{closest})")
         return (
             f"no valid mapping: Einsum(s) {'; '.join(counts)} have no valid pmapping: no "
             "tile shape of their templates meets the arch's constraints (capacity, keep, "
@@ -69,3 +77,11 @@ def no_mapping_message(
         "no valid mapping: every Einsum has pmappings, but no combination of them is "
         f"compatible and fits{where}"
     )
+
+
+def _shortfall(reason: str) -> tuple[int, float]:
+    """Sort key: capacity reasons by the ratio of bits needed to size, then the others."""
+    match = re.search(r"need ([\d.e+]+) bits of \S+ \(size ([\d.e+]+)\)", reason)
+    if match is None:
+        return (1, 0.0)
+    return (0, float(match[1]) / max(float(match[2]), 1e-300))

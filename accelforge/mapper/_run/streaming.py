@@ -469,7 +469,10 @@ class MapperRun:
         for position, name in enumerate(plan.einsums):
             if not plan.pmappings[name].n_rows:
                 units = self._units[plan.first(position) : plan.ends[position]]
-                empty[name] = [u.status for u in units if u is not None]
+                empty[name] = [_unit_reason(u) for u in units if u is not None] or [
+                    "no template: " + stats.why_no_template()
+                    for stats in plan.pmappings[name].stats.values()
+                ]
         return no_mapping_message(empty, self._join_steps)
 
     def _on_step(self, stats: JoinStats, partials: Any) -> None:  # noqa: ARG002 - OnStep
@@ -575,3 +578,10 @@ class _Stop(Exception):
     def __init__(self, status: RunStatus) -> None:
         super().__init__(status)
         self.status: RunStatus = status
+
+
+def _unit_reason(unit: UnitResult) -> str:
+    """A unit's status, with the search's reason when it found no valid tile shape."""
+    if unit.status == "no_valid_tile_shapes" and unit.message:
+        return f"{unit.status}: {unit.message}"
+    return unit.status

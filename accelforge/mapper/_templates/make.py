@@ -49,6 +49,18 @@ class TemplateStats:
     templates: int = 0
     capped: bool = False
     notes: list[str] = field(default_factory=list)
+    unheld: set[str] | None = None
+    """Tensors that every dropped placement left without a Memory (None: none dropped)."""
+
+    def why_no_template(self) -> str:
+        """The reason an Einsum got no template, for the no-mapping message."""
+        if self.unheld:
+            return (
+                f"tensor(s) {', '.join(sorted(self.unheld))} can be kept by no Memory on the "
+                "path (a Toll never holds a tensor): add it to a Memory's tensors.keep or "
+                "may_keep"
+            )
+        return "no storage placement meets the arch's keep / may_keep / back sets"
 
 
 def _memories(flat: list) -> list[EvaluatedComponent]:
@@ -316,6 +328,8 @@ def _candidate_paths(
         held = set().union(*placement.values()) if placement else set()
         if set(infos) - held:
             stats.dropped_placements += 1
+            missing = set(infos) - held
+            stats.unheld = missing if stats.unheld is None else stats.unheld & missing
             continue
         nodes = _placement_nodes(placement, flat, facts, level)
         for order in _orders(nodes, facts, ffm, fusable, flat):

@@ -47,6 +47,8 @@ class TemplateRows:
     spatial_usage: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     evaluated: int = 0
     valid: int = 0
+    empty_because: str | None = None
+    """Why no tile shape was valid (set by the search when ``valid`` is 0)."""
 
     @property
     def n(self) -> int:

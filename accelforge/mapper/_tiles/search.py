@@ -72,6 +72,15 @@ class _Search:
     scales: np.ndarray
     min_usage: np.ndarray
 
+    @property
+    def limits(self) -> np.ndarray:
+        """Instances a mapping may use per dimension (docs/MAPPER.md §3.7).
+
+        Its usage (used / fanout x usage_scale) is at most 1, as in AccelForge 1.0.467, and
+        it uses no more instances than exist.
+        """
+        return np.minimum(self.fanouts, self.fanouts / np.maximum(self.scales, 1e-300))
+
     @classmethod
     def build(
         cls,
@@ -128,7 +137,7 @@ class _Search:
 
         out = []
         for chain in variable_chains(self.loops, bounds, self.dimensions, self.fused, chains_of):
-            ok = np.all(chain.spatial <= self.fanouts * (1 + 1e-9), axis=1)
+            ok = np.all(chain.spatial <= self.limits * (1 + 1e-9), axis=1)
             ok &= chain.fused_nontrivial <= ffm.max_fused_loops_per_rank_variable
             out.append(chain.take(ok))
         return out
@@ -141,7 +150,7 @@ class _Search:
         """The optimistic checks for partial rows, requiring ``needed`` instances."""
         ffm = self.ffm
         return Pruning(
-            self.fanouts,
+            self.limits,
             needed,
             float(ffm.max_loops),
             float(ffm.max_loops_minus_ranks),
@@ -190,7 +199,7 @@ def search_template(
     for chain in chains:
         best *= chain.spatial.max(axis=0) if len(chain.tiles) else 0.0
     wanted = search.used_levels(search.min_usage)
-    levels = np.where(best >= wanted * (1 - 1e-9), wanted, np.minimum(best, search.fanouts))
+    levels = np.where(best >= wanted * (1 - 1e-9), wanted, np.minimum(best, search.limits))
     rows = _collect(search, chains, levels, prune)
     fallback = rows.valid == 0 and np.any(search.min_usage > 0)
     if fallback and interruption() is None:
@@ -199,9 +208,29 @@ def search_template(
             again = _collect(search, chains, search.used_levels(fallback_usage), prune)
             again.evaluated += rows.evaluated
             rows = again
+    if rows.valid == 0 and interruption() is None:
+        rows.empty_because = _why_empty(search)
     for loop in template.path.loops:  # drop the last chunk's arrays: rows.tiles has them
         loop.tile = loop.factor = loop.padded = 1.0
     return rows
+
+
+def _why_empty(search: _Search) -> str:
+    """The constraint that leaves a template without a valid tile shape, as far as one shows.
+
+    Capacity is to blame when even the smallest tiles (every loop's tile 1) overflow a memory.
+    """
+    smallest, _ = _evaluate(search, np.ones((len(search.loops), 1)))
+    used: dict[str, float] = {}
+    for column in smallest.reservations:
+        used[column.memory] = used.get(column.memory, 0.0) + float(column.bits[0])
+    for memory, bits in used.items():
+        size = search.arch.components[memory].size
+        if size is not None and bits > size:
+            return (
+                f"capacity: even the smallest tiles need {bits:g} bits of {memory} (size {size:g})"
+            )
+    return "no tile shape meets the fanout, min_usage, loop-bound or loop-limit constraints"
 
 
 def _chunks(
@@ -297,7 +326,7 @@ def _evaluate(search: _Search, tiles: np.ndarray) -> tuple[TemplateRows, np.ndar
     for node in flat:
         for dim in node.spatial:
             used = result.spatial_used[(node.name, dim.name)]
-            valid &= used <= dim.fanout
+            valid &= used <= min(dim.fanout, dim.fanout / dim.usage_scale) * (1 + 1e-9)
             for names, op, value in dim.loop_bounds:
                 for loop in loops:
                     if loop.spatial and loop.component == node.name and loop.rank_variable in names:

@@ -49,11 +49,8 @@ def main() -> None:
         data = map_workload_to_arch(spec).data
         energy, latency = list(data["energy"]), list(data["latency"])
     front = sorted([float(e), float(lat)] for e, lat in zip(energy, latency, strict=True))
-    print(
-        json.dumps(
-            {"arch": name, "metric": metric, "map": round(time.time() - start, 2), "front": front}
-        )
-    )
+    result = {"arch": name, "metric": metric, "map": round(time.time() - start, 2), "front": front}
+    sys.stdout.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":
