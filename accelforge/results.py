@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ import pandas as pd
 
 from accelforge import columns as col
 from accelforge import export
+from accelforge.pareto import pareto_mask
 
 if TYPE_CHECKING:
     from accelforge.frontend.mapping import Mapping
@@ -56,6 +57,33 @@ class Mappings:
 
     def __len__(self) -> int:
         return len(self._items)
+
+    @property
+    def spec(self) -> Spec:
+        """The spec the mappings were found for."""
+        return self._spec
+
+    def pareto(self, columns: Sequence[str] | None = None) -> Mappings:
+        """The mappings not dominated in ``columns`` (all minimised; default: the objectives).
+
+        Exact ties keep the first. Any columns of :attr:`data` may be chosen, e.g. energy and
+        one memory's usage for a 2-D resource view.
+        """
+        columns = list(self.objectives if columns is None else columns)
+        data = self.data
+        missing = [c for c in columns if c not in data.columns]
+        if missing:
+            raise KeyError(f"no column(s) {missing}; the columns are {list(data.columns)}")
+        if not len(self._items) or not columns:
+            return self
+        keep = pareto_mask(data[columns].to_numpy(dtype=float))
+        kept = [item for item, k in zip(self._items, keep, strict=True) if k]
+        return Mappings(self._spec, kept, self.objectives, self.join_steps)
+
+    def merged(self, other: Mappings) -> Mappings:
+        """The non-dominated mappings of both (on ``other``'s objectives); ours win exact ties."""
+        both = Mappings(other.spec, [*self._items, *other], other.objectives, other.join_steps)
+        return both.pareto()
 
     def __getitem__(self, index: int) -> MappedResult:
         return self._items[index]

@@ -3,8 +3,8 @@
 ``make_pmappings`` finds every Einsum's Pareto-optimal pmappings, ``join_pmappings`` joins them
 into the Pareto-optimal fused mappings, ``map_workload_to_arch`` does both. ``start`` runs the
 same pipeline in the background (in worker processes), streaming events (``RunStarted``,
-``TemplateDone``, ``EinsumDone``, ``JoinStep``, ``RunWarning``, ``RunFinished``) and
-supporting cancellation.
+``TemplateDone``, ``EinsumDone``, ``FrontUpdate``, ``JoinStep``, ``RunWarning``,
+``RunFinished``) and supporting cancellation.
 """
 
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
@@ -13,6 +13,7 @@ from accelforge.mapper._run.blocking import join_pmappings, map_workload_to_arch
 from accelforge.mapper._run.streaming import MapperRun, start
 from accelforge.mapper.events import (
     EinsumDone,
+    FrontUpdate,
     JoinStep,
     RunFinished,
     RunStarted,
@@ -25,6 +26,7 @@ from accelforge.mapper.progress import RunProgress
 __all__ = [
     "EinsumDone",
     "FFM",
+    "FrontUpdate",
     "InProcessExecutor",
     "JoinStep",
     "Mapper",

@@ -9,7 +9,11 @@
         EinsumDone                       then RunWarning* for templates skipped or failed
     JoinStep*                            one per joined Einsum (none if the join is skipped)
     RunWarning*                          joined mappings dropped; a status other than OK
+    FrontUpdate                          basis "final": the front RunFinished carries
     RunFinished                          always last, exactly once
+
+``FrontUpdate`` events with basis ``"partial join"`` come between the others as soon as every
+Einsum has a pmapping: joins of what the run has found so far (docs/MAPPER.md §14).
 
 Every event is a frozen dataclass holding only plain values and small DataFrames, so it pickles
 and can cross a process boundary. Fields holding a dict or a DataFrame make an event unhashable.
@@ -25,6 +29,7 @@ import pandas as pd
 __all__ = [
     "EinsumDone",
     "Event",
+    "FrontUpdate",
     "JoinStep",
     "RunFinished",
     "RunStarted",
@@ -200,6 +205,29 @@ class RunWarning:
 
 
 @dataclass(frozen=True)
+class FrontUpdate:
+    """The current joined front, while the run goes on (docs/MAPPER.md §14).
+
+    Attributes
+    ----------
+    front : pandas.DataFrame
+        The front, with the columns of ``Mappings.data``; every row is a complete mapping.
+    basis : str
+        What it rests on: ``"partial join"`` (a join of the pmappings found so far) or
+        ``"final"`` (the run's final front, emitted just before ``RunFinished``).
+    elapsed : float
+        Seconds since the run started.
+    templates_done : int
+        Templates whose pmappings the front includes.
+    """
+
+    front: pd.DataFrame
+    basis: str
+    elapsed: float
+    templates_done: int = 0
+
+
+@dataclass(frozen=True)
 class RunFinished:
     """The run ended; always the last event.
 
@@ -209,11 +237,11 @@ class RunFinished:
         ``"OK"``: everything explored and joined, and the front has a mapping.
         ``"NO_MAPPING"``: everything explored and joined, and no mapping is valid
         (``message`` names the Einsums without a valid pmapping, or the join step that
-        emptied). ``"CANCELLED"``: cancelled after every
-        pmapping was final (during the join: no front). ``"PARTIAL"``: cancelled before the
-        pmappings were complete (no join, no front), or some units failed (the join ran on
-        the rest). ``"TIME_LIMIT"`` / ``"MEMORY_LIMIT"``: a limit stopped units or the join
-        (the join runs on what was found while time remains). ``"WORKER_FAILED"``: a worker
+        emptied). ``"CANCELLED"``: cancelled; the front is the latest ``FrontUpdate``'s
+        (empty if none came). ``"PARTIAL"``: some units failed (the join ran on the rest).
+        ``"TIME_LIMIT"`` / ``"MEMORY_LIMIT"``: a limit stopped units or the join (the join runs
+        on what was found while time remains; a stopped join leaves the latest
+        ``FrontUpdate``'s front). ``"WORKER_FAILED"``: a worker
         process died (the join ran on the rest), or the run itself failed (``message``).
     front : pandas.DataFrame
         The final Pareto front (``Mappings.data``); empty when there is none.
@@ -232,5 +260,5 @@ class RunFinished:
     message: str | None = None
 
 
-Event = RunStarted | TemplateDone | EinsumDone | JoinStep | RunWarning | RunFinished
+Event = RunStarted | TemplateDone | EinsumDone | JoinStep | RunWarning | FrontUpdate | RunFinished
 """Any event of a mapper run."""

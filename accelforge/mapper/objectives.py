@@ -15,7 +15,7 @@ import numpy as np
 
 from accelforge import columns as col
 from accelforge.frontend.mapper.metrics import Metrics
-from accelforge.mapper.pareto import tolerant_view
+from accelforge.pareto import tolerant_view
 
 if TYPE_CHECKING:
     from accelforge.mapper._tiles.rows import TemplateRows

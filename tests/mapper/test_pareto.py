@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accelforge.mapper.pareto import pareto_front_2d, pareto_mask, pareto_mask_grouped
+from accelforge.pareto import pareto_front_2d, pareto_mask, pareto_mask_grouped
 
 
 def _pairwise(values: np.ndarray, keep_ties: bool = False) -> np.ndarray:

@@ -14,8 +14,8 @@ from accelforge.widgets._serialize import read_table, table_formats
 
 import accelforge as af
 from accelforge.mapper.events import RunFinished
-from accelforge.mapper.pareto import pareto_front_2d
 from accelforge.mapper.progress import RunProgress
+from accelforge.pareto import pareto_front_2d
 from tests.widgets.fakes import EINSUMS, FakeClock, FakeRun, events, front_frame
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelforge.mapper.pareto import pareto_mask
+from accelforge.pareto import pareto_mask
 
 __all__ = ["REST_POINTS", "Bound", "rest_points", "weightings"]
 

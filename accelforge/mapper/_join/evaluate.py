@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from accelforge import columns as col
 from accelforge.errors import InvalidMappingError
 from accelforge.mapper._join.build import build_mapping
 from accelforge.mapper._join.join import JoinStats, join
@@ -100,7 +101,11 @@ def join_and_evaluate(
             dropped.append(str(err))
     if not ties and pmappings.objectives.single:
         results = break_ties(results)
-    return Mappings(spec, results, joined.objectives, joined.steps), dropped
+    objectives = list(joined.objectives)
+    if pmappings.objectives.resource_usage:  # the front is non-dominated in these too
+        tracked = sorted(pmappings.tracked, key=lambda m: memory_rank.get(m, 0))
+        objectives += [col.usage_column(memory) for memory in tracked]
+    return Mappings(spec, results, objectives, joined.steps), dropped
 
 
 def break_ties(results: list[MappedResult]) -> list[MappedResult]:

@@ -30,7 +30,7 @@ from accelforge.mapper._pmappings.make import (
 )
 from accelforge.mapper._tiles.rows import TemplateRows
 from accelforge.mapper.objectives import Objectives
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
+from accelforge.pareto import group_ids, pareto_mask_grouped
 
 __all__ = ["RightGroup", "RightMemory", "merged_across_templates", "right_groups", "right_memory"]
 

@@ -38,7 +38,7 @@ from accelforge.mapper._join.pair import JoinStats, Partial, Step, concat, join_
 from accelforge.mapper._pmappings.make import (
     Pmappings,
 )
-from accelforge.mapper.pareto import pareto_mask
+from accelforge.pareto import pareto_mask
 
 __all__ = ["BEAM", "JoinedRows", "JoinStats", "join"]
 

@@ -24,9 +24,9 @@ from accelforge.mapper._tiles.rows import TemplateRows, split_trivial_fused_loop
 from accelforge.mapper._tiles.search import fused_loop_count, search_template
 from accelforge.mapper.executors import interruption
 from accelforge.mapper.objectives import Objectives
-from accelforge.mapper.pareto import group_ids, pareto_mask_grouped
 from accelforge.model.evaluate import simple_variables
 from accelforge.model.paths import Hold, Loop
+from accelforge.pareto import group_ids, pareto_mask_grouped
 
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +12,10 @@ import pandas as pd
 from accelforge import columns as col
 from accelforge.mapper._tiles.rows import TemplateRows
 
-__all__ = ["no_mapping_message", "rows_frame", "status_message"]
+if TYPE_CHECKING:
+    from accelforge.mapper._run.plan import Plan, UnitResult
+
+__all__ = ["no_mapping_message", "rows_frame", "status_message", "unit_statistics"]
 
 
 def rows_frame(
@@ -85,3 +88,33 @@ def _shortfall(reason: str) -> tuple[int, float]:
     if match is None:
         return (1, 0.0)
     return (0, float(match[1]) / max(float(match[2]), 1e-300))
+
+
+def unit_statistics(plan: Plan, units: Sequence[UnitResult | None]) -> dict[str, Any]:
+    """Counts over the run's units: per status, per Einsum, and the errors."""
+    statuses = dict.fromkeys(
+        ("ok", "time_limit", "memory_limit", "error", "no_valid_tile_shapes"), 0
+    )
+    per_einsum = {
+        name: dict.fromkeys(("templates", "reported", "evaluated", "valid", "kept"), 0)
+        for name in plan.einsums
+    }
+    errors = []
+    for template, unit, position in zip(plan.units, units, plan.einsum_of, strict=True):
+        entry = per_einsum[plan.einsums[position]]
+        entry["templates"] += 1
+        if unit is None:
+            continue
+        statuses[unit.status] += 1
+        entry["reported"] += 1
+        entry["evaluated"] += unit.evaluated
+        entry["valid"] += unit.valid
+        entry["kept"] += unit.kept
+        if unit.status == "error":
+            errors.append({"template": template.id, "message": unit.message})
+    return {
+        "templates": len(plan.units),
+        "unit_status": statuses,
+        "einsums": per_einsum,
+        "errors": errors,
+    }

@@ -41,8 +41,14 @@ from accelforge.mapper._pmappings.make import (
     Pmappings,
     twin_pmappings,
 )
+from accelforge.mapper._run.anytime import FrontKeeper, incumbent_first, pmappings_found
 from accelforge.mapper._run.plan import Plan, UnitResult, make_plan
-from accelforge.mapper._run.report import no_mapping_message, rows_frame, status_message
+from accelforge.mapper._run.report import (
+    no_mapping_message,
+    rows_frame,
+    status_message,
+    unit_statistics,
+)
 from accelforge.mapper.events import (
     EinsumDone,
     Event,
@@ -175,6 +181,10 @@ class MapperRun:
         self._final: RunFinished | None = None
         self._error: BaseException | None = None
         self._broken = False
+        self._generation = 0  # units collected so far: the anytime front joins when it grows
+        self._keeper = FrontKeeper(
+            context.spec, self._emit, lambda: time.monotonic() - began, ties=ties
+        )
         self._thread = threading.Thread(
             target=self._drive, name=f"accelforge-run-{self.run_id[:8]}", daemon=True
         )
@@ -210,9 +220,18 @@ class MapperRun:
     def cancel(self) -> None:
         """Stop the run: no new unit starts, pending ones are dropped, the join stops.
 
-        Returns at once; the run ends with ``CANCELLED`` (pmappings complete) or ``PARTIAL``.
+        Returns at once; the run ends with ``CANCELLED`` and the best front found so far (the
+        latest ``FrontUpdate``; none if there was none); ``unfinished`` lists the templates
+        whose search did not complete.
         """
         self._cancel.set()
+
+    def front(self) -> Mappings | None:
+        """The best front so far (the final one once done), or None before the first.
+
+        Every mapping in it is complete and valid (docs/MAPPER.md §14).
+        """
+        return self._mappings if self.done else self._keeper.latest
 
     def result(self, timeout: float | None = None) -> Mappings | None:
         """Block until the run finishes; return its front, or None when it has none.
@@ -311,6 +330,7 @@ class MapperRun:
         window = 1 if in_process else 2 * self._executor.n_workers
         pending: dict[cf.Future[Outcome], int] = {}
         jobs = self._plan.jobs
+        order = incumbent_first(self._plan)
         submitted, stop = 0, None
         while True:
             if self._cancel.is_set():
@@ -318,11 +338,11 @@ class MapperRun:
             elif stop is None and time.monotonic() >= self._stop_units:
                 stop = "time"
             if stop is None and submitted < len(jobs) and len(pending) < window:
-                templates = [units[i] for i in jobs[submitted]]
+                templates = [units[i] for i in jobs[order[submitted]]]
                 future = self._executor.submit(
                     guarded_call, limits, twin_pmappings, self._context, templates
                 )
-                pending[future] = submitted
+                pending[future] = order[submitted]
                 submitted += 1
                 continue
             if stop is not None:
@@ -337,6 +357,7 @@ class MapperRun:
             done, _ = cf.wait(pending, timeout=_POLL, return_when=cf.FIRST_COMPLETED)
             for future in sorted(done, key=pending.__getitem__):
                 stop = self._collect(pending.pop(future), future) or stop
+            self._keeper.offer(self._generation, self._snapshot)
         if self._owns:  # free the workers before the join; busy ones exit after their unit
             self._executor.shutdown(cancel=True)
         self._release(flush=True)
@@ -368,6 +389,7 @@ class MapperRun:
         with self._cond:
             for index, unit in zip(indices, units, strict=True):
                 self._units[index] = unit
+            self._generation += 1
         self._release()
         return None
 
@@ -438,12 +460,13 @@ class MapperRun:
 
     def _join(self, stop: str | None) -> None:
         if stop == "cancel" or self._cancel.is_set():
-            self._finish("PARTIAL" if self._unfinished() else "CANCELLED")
+            self._finish("CANCELLED")  # with the best front found so far, if any
             return
         if time.monotonic() >= self._end:
             self._finish("TIME_LIMIT")
             return
         began = time.monotonic()
+        self._keeper.stop()  # the final join needs the cores; its front supersedes them
         try:
             mappings, dropped = join_and_evaluate(
                 self._context.spec, self.pmappings, on_step=self._on_step, ties=self._ties
@@ -508,6 +531,11 @@ class MapperRun:
     def _finish(
         self, status: RunStatus, mappings: Mappings | None = None, message: str | None = None
     ) -> None:
+        # the final front, else (stopped early) the best one found so far; a FrontUpdate too
+        mappings = (
+            self._keeper.finish(mappings if mappings is not None and len(mappings) else None)
+            or mappings
+        )
         front = mappings.data if mappings is not None else pd.DataFrame(columns=[col.ENERGY])
         unfinished = self._unfinished()
         if status != "OK" and (unfinished or mappings is None):
@@ -535,27 +563,6 @@ class MapperRun:
         )
 
     def _statistics(self, status: str, front_size: int) -> dict[str, Any]:
-        plan = self._plan
-        statuses = dict.fromkeys(
-            ("ok", "time_limit", "memory_limit", "error", "no_valid_tile_shapes"), 0
-        )
-        per_einsum = {
-            name: dict.fromkeys(("templates", "reported", "evaluated", "valid", "kept"), 0)
-            for name in plan.einsums
-        }
-        errors = []
-        for template, unit, position in zip(plan.units, self._units, plan.einsum_of, strict=True):
-            entry = per_einsum[plan.einsums[position]]
-            entry["templates"] += 1
-            if unit is None:
-                continue
-            statuses[unit.status] += 1
-            entry["reported"] += 1
-            entry["evaluated"] += unit.evaluated
-            entry["valid"] += unit.valid
-            entry["kept"] += unit.kept
-            if unit.status == "error":
-                errors.append({"template": template.id, "message": unit.message})
         return {
             "run_id": self.run_id,
             "status": status,
@@ -563,13 +570,15 @@ class MapperRun:
             "elapsed": time.monotonic() - self._began,
             "pmapping_seconds": self._seconds.get("pmappings", 0.0),
             "join_seconds": self._seconds.get("join", 0.0),
-            "templates": len(plan.units),
-            "unit_status": statuses,
-            "einsums": per_einsum,
+            **unit_statistics(self._plan, self._units),
             "join_steps": list(self._join_steps),
             "front_size": front_size,
-            "errors": errors,
         }
+
+    def _snapshot(self) -> tuple[Pmappings, int] | None:
+        with self._cond:
+            units = list(self._units)
+        return pmappings_found(self._plan, units, self._context)
 
 
 class _Stop(Exception):

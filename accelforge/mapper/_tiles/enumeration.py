@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accelforge.mapper.pareto import unique_rows
 from accelforge.model.paths import Loop
+from accelforge.pareto import unique_rows
 
 __all__ = [
     "Pruning",

@@ -1,0 +1,129 @@
+"""The anytime front (docs/MAPPER.md §14): FrontUpdate events, MapperRun.front(), cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import accelforge as af
+from accelforge.frontend._yaml import load_yaml_text
+from accelforge.frontend.mapping import Mapping
+from accelforge.mapper import FrontUpdate, RunFinished, start
+from accelforge.mapper._pmappings.make import PmappingContext
+from accelforge.mapper._run.anytime import incumbent_first
+from accelforge.mapper._run.plan import make_plan
+from accelforge.model import evaluate_mapping
+from tests.mapper.specs import matmul_chain
+
+BOUND = 60.0
+
+
+def _spec(n_einsums: int = 4, size: int = 64) -> af.Spec:
+    spec = matmul_chain(n_einsums, size, 4096)
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+    return spec
+
+
+def _dominates_weakly(new: pd.DataFrame, old: pd.DataFrame, columns: list[str]) -> bool:
+    """Every point of ``old`` is matched or beaten by some point of ``new``."""
+    ours = new[columns].to_numpy(dtype=float)
+    return all(
+        np.any(np.all(ours <= point * (1 + 1e-12), axis=1))
+        for point in old[columns].to_numpy(dtype=float)
+    )
+
+
+def _re_evaluates(spec: af.Spec, mappings: Any) -> None:
+    for item in mappings:
+        copy = spec.model_copy(deep=True)
+        copy.mapping = Mapping.from_data(load_yaml_text(item.to_yaml(), name="m")["mapping"], ())
+        result = evaluate_mapping(copy)
+        assert result.energy() == pytest.approx(item.result.energy(), rel=1e-9)
+        assert result.latency() == pytest.approx(item.result.latency(), rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def finished_run() -> tuple[Any, list[Any]]:
+    run = start(_spec(), n_workers=2)
+    return run, list(run.events())
+
+
+def test_fronts_only_improve_and_the_last_is_the_final_front(
+    finished_run: tuple[Any, list[Any]],
+) -> None:
+    run, events = finished_run
+    fronts = [e for e in events if isinstance(e, FrontUpdate)]
+    assert fronts[-1].basis == "final" and events[-1] is not fronts[-1]
+    assert isinstance(events[-1], RunFinished) and events[-2] is fronts[-1]
+    pd.testing.assert_frame_equal(fronts[-1].front, events[-1].front)
+    pd.testing.assert_frame_equal(fronts[-1].front, run.front().data)
+    columns = ["energy", "latency"]
+    for before, after in zip(fronts, fronts[1:], strict=False):
+        assert _dominates_weakly(after.front, before.front, columns)
+        assert after.elapsed >= before.elapsed
+
+
+def test_a_partial_front_comes_once_every_einsum_has_a_pmapping(
+    finished_run: tuple[Any, list[Any]],
+) -> None:
+    _, events = finished_run
+    partial = [e for e in events if isinstance(e, FrontUpdate) and e.basis == "partial join"]
+    assert partial, "no anytime front before the final join"
+    first = partial[0]
+    assert len(first.front) >= 1 and 4 <= first.templates_done < events[0].n_templates
+    assert {"energy", "latency", "Matmul0 energy", "Matmul3 latency"} <= set(first.front.columns)
+
+
+def test_cancel_after_the_first_front_returns_it_cancelled_and_valid() -> None:
+    spec = _spec()
+    run = start(spec, n_workers=2)
+    first = None
+    for event in run.events():
+        if isinstance(event, FrontUpdate):
+            first = event
+            run.cancel()
+            break
+    mappings = run.result(timeout=BOUND)
+    assert first is not None and run.status == "CANCELLED"
+    assert mappings is not None and len(mappings) >= 1
+    assert _dominates_weakly(mappings.data, first.front, ["energy", "latency"])
+    final = list(run.events())[-1]
+    pd.testing.assert_frame_equal(final.front, mappings.data)
+    _re_evaluates(spec, mappings)
+
+
+def test_every_mapping_of_an_anytime_front_re_evaluates_exactly() -> None:
+    spec = _spec(3, 32)
+    run = start(spec, n_workers=1)
+    partial = None
+    for event in run.events():
+        if isinstance(event, FrontUpdate) and event.basis == "partial join" and partial is None:
+            partial = run.front()
+    run.result(timeout=BOUND)
+    assert partial is not None and len(partial) >= 1
+    _re_evaluates(spec, partial)
+
+
+def test_jobs_start_with_one_template_per_einsum() -> None:
+    spec = _spec(3, 16)
+    plan = make_plan(PmappingContext.build(spec), list(spec.evaluate_workload().einsums))
+    order = incumbent_first(plan)
+    assert sorted(order) == list(range(len(plan.jobs)))
+    heads = [plan.einsum_of[plan.jobs[j][0]] for j in order[:3]]
+    assert heads == [0, 1, 2]
+
+
+def test_resource_usage_front_is_non_dominated_in_every_objective_column() -> None:
+    spec = matmul_chain(2, 32, 4096)
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.RESOURCE_USAGE
+    mappings = start(spec, n_workers=1).result(timeout=BOUND)
+    columns = list(mappings.objectives)
+    assert columns == ["energy", "usage GlobalBuffer"]  # MainMemory is unbounded: no usage
+    assert len(mappings.pareto(columns)) == len(mappings)
+    two = mappings.pareto(["energy", columns[-1]])
+    assert 1 <= len(two) <= len(mappings)
+    with pytest.raises(KeyError, match="no column"):
+        mappings.pareto(["energi"])
