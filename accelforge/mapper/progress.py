@@ -20,6 +20,7 @@ from typing import Any, Literal
 from accelforge import columns as col
 from accelforge.mapper.events import (
     EinsumDone,
+    FrontUpdate,
     JoinStep,
     RunFinished,
     RunStarted,
@@ -60,7 +61,9 @@ class RunProgress:
     join_done : int
         Join steps done (one per Einsum).
     front_size : int
-        Mappings on the final front (0 until ``RunFinished``).
+        Mappings on the latest front (``FrontUpdate``, then ``RunFinished``; 0 before).
+    front_energy : float
+        The lowest energy on the latest front: a complete mapping's (``inf`` before the first).
     status : str
         ``"RUNNING"``, then ``RunFinished.status``.
     message : str or None
@@ -81,6 +84,7 @@ class RunProgress:
     best_energy: float = math.inf
     join_done: int = 0
     front_size: int = 0
+    front_energy: float = math.inf
     status: str = RUNNING
     message: str | None = None
     einsums: tuple[str, ...] = ()
@@ -114,6 +118,16 @@ class RunProgress:
     def _join_step(self, event: JoinStep) -> RunProgress:
         return replace(self, phase="join", join_done=event.index + 1, elapsed=event.elapsed)
 
+    def _front_update(self, event: FrontUpdate) -> RunProgress:
+        front = event.front
+        energy = float(front[col.ENERGY].min()) if len(front) and col.ENERGY in front else math.inf
+        return replace(
+            self,
+            front_size=len(front),
+            front_energy=energy,
+            elapsed=max(self.elapsed, event.elapsed),
+        )
+
     def _run_warning(self, event: RunWarning) -> RunProgress:
         return replace(self, message=event.message)
 
@@ -126,6 +140,7 @@ class RunProgress:
             status=event.status,
             front_size=0 if front is None else len(front),
             best_energy=float(front[col.ENERGY].min()) if has_front else math.inf,
+            front_energy=float(front[col.ENERGY].min()) if has_front else math.inf,
             message=event.message or self.message,
             elapsed=float((event.statistics or {}).get("elapsed", self.elapsed)),
         )
@@ -205,6 +220,7 @@ _STEPS: dict[type, Callable[[RunProgress, Any], RunProgress]] = {
     EinsumDone: RunProgress._einsum_done,
     JoinStep: RunProgress._join_step,
     RunWarning: RunProgress._run_warning,
+    FrontUpdate: RunProgress._front_update,
     RunFinished: RunProgress._run_finished,
 }
 """The reducer's step for each event class."""

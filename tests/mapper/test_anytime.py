@@ -127,3 +127,16 @@ def test_resource_usage_front_is_non_dominated_in_every_objective_column() -> No
     assert 1 <= len(two) <= len(mappings)
     with pytest.raises(KeyError, match="no column"):
         mappings.pareto(["energi"])
+
+
+def test_progress_folds_the_latest_front(finished_run: tuple[Any, list[Any]]) -> None:
+    from accelforge.mapper import RunProgress
+
+    _, events = finished_run
+    first = next(i for i, e in enumerate(events) if isinstance(e, FrontUpdate))
+    before = RunProgress.fold(events[:first])
+    after = RunProgress.fold(events[: first + 1])
+    assert (before.front_size, before.front_energy) == (0, float("inf"))
+    assert after.front_size == len(events[first].front)
+    assert after.front_energy == events[first].front["energy"].min()
+    assert RunProgress.fold(events).front_energy == events[-1].front["energy"].min()
