@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from accelforge import cli_hwcomponents, examples
 from accelforge import columns as col
-from accelforge import examples
 from accelforge.errors import AccelForgeError
 from accelforge.frontend.spec import Spec
 
@@ -120,6 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder for front.csv, front.parquet, front.json, pareto.html",
     )
+    cli_hwcomponents.add_subcommand(sub)
     return parser
 
 
@@ -163,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "map":
             _map(args)
             return 0
+        if args.command == "hwcomponents":
+            return cli_hwcomponents.run_subcommand(args)
         arch = _resolve(args.arch, examples.arches)
         workload = _resolve(args.workload, examples.workloads)
         spec = Spec.from_yaml(arch, workload, jinja_parse_data=_parse_params(args.param))

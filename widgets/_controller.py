@@ -43,8 +43,8 @@ from accelforge.widgets._types import RunHandle, Starter, Update, default_starte
 
 from accelforge import columns as col
 from accelforge.mapper.events import RunFinished
-from accelforge.pareto import pareto_front_2d
 from accelforge.mapper.progress import RUNNING, RunProgress
+from accelforge.pareto import pareto_front_2d
 
 __all__ = [
     "ERROR",

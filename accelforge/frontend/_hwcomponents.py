@@ -17,6 +17,12 @@ Calling convention (the one that reproduces Appendix A):
   action's ``bits_per_action`` (default 1, §3.3) scales energy by ``bits_per_action / width`` and
   throughput by its reciprocal, where ``width`` is the model's nominal port width;
 * area and leak power are the chosen model's ``area`` and ``leak_power``.
+
+Before the first cost-model call of a process, ``ensure_binaries`` of
+``accelforge/hwcomponents_build.py`` makes sure that the CACTI and NeuroSim binaries of the
+installed model packages run (the prebuilt ones need glibc 2.38): when they do not, it builds
+them once from the packages' bundled sources, saying so in one line; a missing compiler is an
+error that says what to install.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from accelforge.errors import MissingExtraError, SpecError
+from accelforge.hwcomponents_build import BuildError, ensure_binaries
 
 __all__ = ["ComponentCosts", "estimate_costs", "hwcomponents_available"]
 
@@ -89,6 +96,7 @@ def estimate_costs(
     if key is not None and key in _CACHE:
         return _from_cached(_CACHE[key])
 
+    _prepare_binaries(component_name, component_class)
     try:
         costs = _call_hwcomponents(component_class, comp_attrs, per_action)
     except Exception as err:  # any failure inside the library is the user's to see
@@ -105,6 +113,26 @@ def estimate_costs(
 
 _Cached = tuple[float, float, tuple[tuple[str, float], ...], tuple[tuple[str, float], ...]]
 _CACHE: dict[Hashable, _Cached] = {}
+# The once-per-process binary check: no "outcome" yet, then "" (ready) or the error message.
+_BINARIES: dict[str, str] = {}
+
+
+def _prepare_binaries(component_name: str, component_class: str) -> None:
+    """Make the model packages' binaries runnable, once per process (building them if needed).
+
+    A failure is remembered and raised again for later components without another attempt.
+    """
+    if "outcome" not in _BINARIES:
+        try:
+            ensure_binaries()
+            _BINARIES["outcome"] = ""
+        except BuildError as err:
+            _BINARIES["outcome"] = str(err)
+    if _BINARIES["outcome"]:
+        raise SpecError(
+            f"Component '{component_name}' (component_class '{component_class}'): the "
+            f"hwcomponents cost models cannot be used: {_BINARIES['outcome']}"
+        )
 
 
 def _call_hwcomponents(
@@ -232,15 +260,15 @@ def _failure_message(component_name: str, component_class: str, err: BaseExcepti
     if "No models found" in str(err) or missing.startswith("hwcomponents"):
         text += (
             " The component models are separate packages: pip install hwcomponents-library "
-            "hwcomponents-cacti hwcomponents-neurosim."
+            "hwcomponents-adc hwcomponents-cacti hwcomponents-neurosim."
         )
     if "CACTI failed" in str(err):
         where = re.search(r"Run command: cd (\S+) ;", str(err))
         folder = where.group(1) if where else "the hwcomponents_cacti/cacti folder"
         text += (
-            ". The CACTI binary shipped with hwcomponents-cacti may not run on this system (it is "
-            "linked against glibc 2.38); rebuild it from the sources it bundles: "
-            f"cd {folder} && make clean && make"
+            f". If the CACTI binary in {folder} does not run on this system (the one shipped "
+            "with hwcomponents-cacti is linked against glibc 2.38), rebuild it from the sources "
+            "the package bundles: accelforge hwcomponents build --force CACTI"
         )
     return text
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from accelforge.errors import MissingExtraError, SpecError
+from accelforge.errors import SpecError
 from accelforge.frontend.evaluated_arch import EvaluatedAction, EvaluatedComponent
 
 __all__ = ["resolve_costs"]
@@ -28,8 +28,8 @@ def resolve_costs(
 ) -> None:
     """Fill ``comp.area``, ``comp.leak_power`` and ``comp.actions`` with scaled costs.
 
-    With ``require=False`` a missing ``hwcomponents`` extra leaves the estimated quantities
-    unknown (NaN) instead of raising; explicit values and Dummy still apply.
+    With ``require=False`` the quantities a cost model would give are left unknown (NaN), the
+    models are not called; explicit values and Dummy still apply.
     """
     missing = _missing(values, actions)
     estimated: Any = None
@@ -41,12 +41,9 @@ def resolve_costs(
                 "component_class (a cost-model class, or Dummy), or set area, leak_power and "
                 "each action's energy and throughput explicitly."
             )
-        try:
-            estimated = _estimate(comp, values, actions)
-        except MissingExtraError:
-            if require:
-                raise
-            estimated = _Unknown()
+        # Unrequired (loading): leave model costs unknown; a result that needs them asks the
+        # cost models then, so loading neither runs CACTI nor fails on a model's error.
+        estimated = _estimate(comp, values, actions) if require else _Unknown()
 
     def pick(explicit: Any, quantity: str, estimate: Any) -> Any:
         if explicit is not None:

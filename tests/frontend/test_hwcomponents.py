@@ -17,13 +17,18 @@ import pytest
 from accelforge.errors import AccelForgeError, MissingExtraError, SpecError
 from accelforge.frontend import _hwcomponents as hwc
 from accelforge.frontend._hwcomponents import ComponentCosts, estimate_costs
+from accelforge.hwcomponents_build import BuildError
 
 INSTALL = 'pip install "accelforge-explorer[hwcomponents]"'
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
     hwc._CACHE.clear()
+    monkeypatch.setattr(hwc, "_BINARIES", {})
+    if "real_hwc" not in request.fixturenames:
+        # Fakes need no CACTI or NeuroSim binary: skip the once-per-process check and build.
+        monkeypatch.setattr(hwc, "ensure_binaries", lambda: {})
     yield
     hwc._CACHE.clear()
 
@@ -228,7 +233,39 @@ def test_cacti_failure_message_gives_the_rebuild_recipe(monkeypatch: pytest.Monk
     msg = str(info.value)
     assert "CACTI failed with exit code 1" in msg
     assert "glibc 2.38" in msg
-    assert "cd /site/hwcomponents_cacti/cacti && make clean && make" in msg
+    assert "CACTI binary in /site/hwcomponents_cacti/cacti does not run" in msg
+    assert "accelforge hwcomponents build --force CACTI" in msg
+
+
+def test_binaries_that_cannot_be_built_are_a_spec_error_once(
+    monkeypatch: pytest.MonkeyPatch, fake_hwc: dict[str, Any]
+) -> None:
+    calls: list[int] = []
+
+    def no_compiler() -> dict[str, Any]:
+        calls.append(1)
+        raise BuildError("CACTI cannot run here; g++ is not installed (apt-get install g++ make)")
+
+    monkeypatch.setattr(hwc, "ensure_binaries", no_compiler)
+    for name in ("GlobalBuffer", "GlobalBuffer", "Other"):
+        with pytest.raises(SpecError) as info:
+            estimate_costs(name, "SmartBufferSRAM", {"size": 1024.0}, ["read"], {})
+        msg = str(info.value)
+        assert f"'{name}'" in msg and "'SmartBufferSRAM'" in msg
+        assert "apt-get install g++ make" in msg
+    assert calls == [1]  # checked once per process, not per component
+    assert fake_hwc["get_model"] == []
+
+
+def test_binaries_are_checked_before_the_first_model_call(
+    monkeypatch: pytest.MonkeyPatch, fake_hwc: dict[str, Any]
+) -> None:
+    order: list[str] = []
+    monkeypatch.setattr(hwc, "ensure_binaries", lambda: order.append("ensure") or {})
+    estimate_costs("MAC", "IntMAC", {"tech_node": 65e-9}, ["compute"], {})
+    estimate_costs("MAC2", "IntMAC", {"tech_node": 45e-9}, ["compute"], {})
+    assert order == ["ensure"]
+    assert len(fake_hwc["get_model"]) == 2
 
 
 # --------------------------------------------------------------------------------------------
