@@ -1,36 +1,8 @@
 """Architecture node classes (``af.arch.Memory``, ``af.arch.Toll``, ...), for building and checks.
 
-``isinstance(node, af.arch.Leaf)`` holds for every node of ``spec.arch.nodes``.
+``isinstance(node, af.arch.Leaf)`` holds for every node of ``spec.arch.nodes``. The classes are
+those of :mod:`accelforge.frontend.arch`, re-exported under this shorter name.
 """
 
-from accelforge.frontend.arch import (
-    Action,
-    Arch,
-    Comparison,
-    Component,
-    Compute,
-    Container,
-    Leaf,
-    Memory,
-    Spatial,
-    TensorHolder,
-    TensorHolderAction,
-    Tensors,
-    Toll,
-)
-
-__all__ = [
-    "Action",
-    "Arch",
-    "Comparison",
-    "Component",
-    "Compute",
-    "Container",
-    "Leaf",
-    "Memory",
-    "Spatial",
-    "TensorHolder",
-    "TensorHolderAction",
-    "Tensors",
-    "Toll",
-]
+from accelforge.frontend.arch import *  # noqa: F403 - the public names of the spec classes
+from accelforge.frontend.arch import __all__ as __all__

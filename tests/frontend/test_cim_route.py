@@ -97,17 +97,21 @@ def test_cim_arch_costs_without_hwcomponents_name_the_component_and_the_fix(
         map_workload_to_arch(spec)
 
 
+COMPUTE_AND_WORKLOAD = (
+    "  - !Compute {name: C, leak_power: 0, area: 0, component_class: Dummy}\n"
+    "workload:\n  rank_sizes: {K: 4}\n  bits_per_value: {All: 8}\n  einsums:\n"
+    "  - {name: E, tensor_accesses: [{name: A, projection: [k]}, "
+    "{name: B, projection: [k], output: true}]}\n"
+)
+"""The end of the small specs below: a free Compute and a one-Einsum workload."""
+
+
 def test_section_from_yaml_reads_the_top_key_and_names_a_missing_one(tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text(
         "variables: {size: 64}\n"
         "arch:\n  nodes:\n  - !Memory {name: M, size: size, leak_power: 0, area: 0,"
-        " component_class: Dummy}\n"
-        "  - !Compute {name: C, leak_power: 0, area: 0,"
-        " component_class: Dummy}\n"
-        "workload:\n  rank_sizes: {K: 4}\n  bits_per_value: {All: 8}\n  einsums:\n"
-        "  - {name: E, tensor_accesses: [{name: A, projection: [k]}, "
-        "{name: B, projection: [k], output: true}]}\n"
+        " component_class: Dummy}\n" + COMPUTE_AND_WORKLOAD
     )
     spec = af.Spec(
         arch=af.Arch.from_yaml(path, top_key="arch"),
@@ -125,12 +129,7 @@ def test_yaml_custom_functions_run_only_when_allowed(tmp_path: Path) -> None:
     path.write_text(
         "config: {expression_custom_functions: [helpers.py]}\n"
         "arch:\n  nodes:\n  - !Memory {name: M, size: double(32), leak_power: 0, area: 0,"
-        " component_class: Dummy}\n"
-        "  - !Compute {name: C, leak_power: 0, area: 0,"
-        " component_class: Dummy}\n"
-        "workload:\n  rank_sizes: {K: 4}\n  bits_per_value: {All: 8}\n  einsums:\n"
-        "  - {name: E, tensor_accesses: [{name: A, projection: [k]}, "
-        "{name: B, projection: [k], output: true}]}\n"
+        " component_class: Dummy}\n" + COMPUTE_AND_WORKLOAD
     )
     with pytest.raises(SpecError, match="allow_custom_functions=True"):
         af.Spec.from_yaml(path)
@@ -145,11 +144,7 @@ def test_node_get_fanout_works_for_a_container_below_the_expression(tmp_path: Pa
         "  - !Memory {name: M, size: Array.get_fanout() * 8, leak_power: 0, area: 0,"
         " component_class: Dummy}\n"
         "  - !Container {name: Array, spatial: [{name: x, fanout: 4}, {name: y, fanout: 2}]}\n"
-        "  - !Compute {name: C, leak_power: 0, area: 0,"
-        " component_class: Dummy}\n"
-        "workload:\n  rank_sizes: {K: 4}\n  bits_per_value: {All: 8}\n  einsums:\n"
-        "  - {name: E, tensor_accesses: [{name: A, projection: [k]}, "
-        "{name: B, projection: [k], output: true}]}\n"
+        + COMPUTE_AND_WORKLOAD
     )
     assert af.Spec.from_yaml(path).evaluate(require_costs=False).components["M"].size == 64
 
