@@ -263,12 +263,14 @@ def path_reservations(
             a.name: TensorInfo.build(a.name, a.projection, a.output)
             for a in facts.einsum.tensor_accesses
         }
+    flat = arch.path_to(path.compute.component)
     return reservations(
         path,
         infos,
         facts.rank_variable_bounds,
         lambda memory, t: _bits_per_value(arch.components[memory], t, facts),
         1.0,
+        {node.name: i for i, node in enumerate(flat)},
     )
 
 

@@ -49,19 +49,29 @@ def reservations(
     bounds: Mapping[str, int],
     bits_per_value: Callable[[str, str], float],
     n_instances: float,
+    level: Mapping[str, int] | None = None,
 ) -> list[Reservation]:
-    """The reservations of one path, each lowered as far as docs/MODEL.md §8.2 allows."""
+    """The reservations of one path, each lowered as far as docs/MODEL.md §8.2 allows.
+
+    Sizes are per instance: with the arch ``level`` of each component, a spatial loop written
+    below a holder but replicating its memory (a fanout at or above the memory) splits the
+    holder's tile (§8.1).
+    """
     out: list[Reservation] = []
     shape = {v: float(b) for v, b in bounds.items()}
     depth = 0
     pending: list[Hold] = []
     backed: set[str] = set()
+    split = _replicating_splits(path, bounds, level) if level is not None else {}
+
+    def bits_of(hold: Hold) -> Any:
+        divide = split.get(id(hold), {})
+        own = {v: s / divide[v] if v in divide else s for v, s in shape.items()}
+        return tile_size(infos[hold.tensor], own) * bits_per_value(hold.component, hold.tensor)
 
     def settle(holds: list[Hold]) -> None:
         for hold in holds:
-            bits = tile_size(infos[hold.tensor], shape) * bits_per_value(
-                hold.component, hold.tensor
-            )
+            bits = bits_of(hold)
             out.append(
                 Reservation(
                     ("holder", hold.node_id, hold.tensor),
@@ -81,9 +91,7 @@ def reservations(
                 pending.append(node)
                 continue
             backed.add(node.tensor)
-            bits = tile_size(infos[node.tensor], shape) * bits_per_value(
-                node.component, node.tensor
-            )
+            bits = bits_of(node)
             if node.persistent:
                 out.append(
                     Reservation(
@@ -117,6 +125,34 @@ def reservations(
         elif isinstance(node, Compute):
             settle(pending)
             pending = []
+    return out
+
+
+def _replicating_splits(
+    path: EinsumPath, bounds: Mapping[str, int], level: Mapping[str, int]
+) -> dict[int, dict[str, Any]]:
+    """Per holder (by id): rank variable -> product of the spatial factors that split its tile.
+
+    Those are the spatial loops written below the holder that replicate its memory (a fanout at
+    or above it); factors come from the loops' tiles.
+    """
+    tile: dict[str, Any] = {v: float(b) for v, b in bounds.items()}
+    factor: dict[int, Any] = {}
+    for node in path.nodes:
+        if isinstance(node, Loop):
+            factor[id(node)] = tile[node.rank_variable] / node.tile
+            tile[node.rank_variable] = node.tile
+    out: dict[int, dict[str, Any]] = {}
+    nodes = path.nodes
+    for i, node in enumerate(nodes):
+        if not isinstance(node, Hold):
+            continue
+        home = level[node.component]
+        for loop in nodes[i + 1 :]:
+            if isinstance(loop, Loop) and loop.spatial and level[loop.component or ""] <= home:
+                factors = out.setdefault(id(node), {})
+                var = loop.rank_variable
+                factors[var] = factors.get(var, 1.0) * factor[id(loop)]
     return out
 
 

@@ -56,29 +56,8 @@ def test_cim_arch_loads_through_get_spec_with_its_tolls_and_helpers(
     assert any(c.kind == "Toll" and c.direction for c in evaluated.components.values())
 
 
-KNOWN_DIFFERENT = {
-    "colonnade_jssc_2021": "our optimum is 66 % higher",
-    "jia_jssc_2020": "our optimum is 74 % higher",
-}
-"""The CimUnit (size: one weight) keeps its weights above the spatial loops of the arrays that
-replicate it. AccelForge sizes that storage per array cell; our occupancy counts the whole
-tile at the storage node, so the mapper cannot use the arrays. Open: docs/MODEL.md §8."""
-
-
 @needs_cim
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(
-            c,
-            id=c["arch"],
-            marks=[pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENT[c["arch"]])]
-            if c["arch"] in KNOWN_DIFFERENT
-            else [],
-        )
-        for c in RECORDED
-    ],
-)
+@pytest.mark.parametrize("case", RECORDED, ids=[c["arch"] for c in RECORDED])
 def test_cim_arch_with_explicit_costs_maps_to_accelforge_optimum(
     case: dict[str, Any], recorder: Any
 ) -> None:
