@@ -84,7 +84,7 @@ def map_workload_to_arch(
         run ended without one (cancelled, or a limit stopped the join). Run warnings,
         including a non-``OK`` status, are issued as ``SpecWarning``.
     """
-    run = start(spec, n_workers=n_workers, ties=ties)
+    run = start(spec, n_workers=n_workers, ties=ties, anytime=False)
     bars = _ProgressBars() if show_progress else None
     try:
         for event in run.events():

@@ -15,7 +15,13 @@ from accelforge.mapper._tiles.rows import TemplateRows
 if TYPE_CHECKING:
     from accelforge.mapper._run.plan import Plan, UnitResult
 
-__all__ = ["no_mapping_message", "rows_frame", "status_message", "unit_statistics"]
+__all__ = [
+    "no_mapping_message",
+    "rows_frame",
+    "status_message",
+    "unit_reason",
+    "unit_statistics",
+]
 
 
 def rows_frame(
@@ -118,3 +124,10 @@ def unit_statistics(plan: Plan, units: Sequence[UnitResult | None]) -> dict[str,
         "einsums": per_einsum,
         "errors": errors,
     }
+
+
+def unit_reason(unit: UnitResult) -> str:
+    """A unit's status, with the search's reason when it found no valid tile shape."""
+    if unit.status == "no_valid_tile_shapes" and unit.message:
+        return f"{unit.status}: {unit.message}"
+    return unit.status

@@ -47,6 +47,7 @@ from accelforge.mapper._run.report import (
     no_mapping_message,
     rows_frame,
     status_message,
+    unit_reason,
     unit_statistics,
 )
 from accelforge.mapper.events import (
@@ -94,6 +95,7 @@ def start(
     n_workers: int | None = None,
     executor: Executor | None = None,
     ties: bool = False,
+    anytime: bool = True,
 ) -> MapperRun:
     """Start a mapper run in the background and return its handle at once.
 
@@ -109,6 +111,10 @@ def start(
     ties : bool
         With one objective, return every exact tie of the optimum; by default one mapping,
         the ties broken by latency, then energy, then memory usage (docs/MAPPER.md §7).
+    anytime : bool
+        Join what has been found so far while the search runs (``FrontUpdate`` events with
+        basis ``"partial join"``, docs/MAPPER.md §14); off, only the final front comes (the
+        blocking ``map_workload_to_arch`` saves that work).
 
     Returns
     -------
@@ -132,7 +138,7 @@ def start(
     owns = executor is None
     if executor is None:
         executor = InProcessExecutor() if n == 1 else ProcessExecutor(n)
-    run = MapperRun(context, plan, executor, owns=owns, began=began, ties=ties)
+    run = MapperRun(context, plan, executor, owns=owns, began=began, ties=ties, anytime=anytime)
     run._thread.start()
     return run
 
@@ -155,6 +161,7 @@ class MapperRun:
         owns: bool,
         began: float,
         ties: bool = False,
+        anytime: bool = True,
     ) -> None:
         self.run_id = uuid.uuid4().hex
         self._ties = ties
@@ -185,6 +192,8 @@ class MapperRun:
         self._keeper = FrontKeeper(
             context.spec, self._emit, lambda: time.monotonic() - began, ties=ties
         )
+        if not anytime:
+            self._keeper.stop()
         self._thread = threading.Thread(
             target=self._drive, name=f"accelforge-run-{self.run_id[:8]}", daemon=True
         )
@@ -492,7 +501,7 @@ class MapperRun:
         for position, name in enumerate(plan.einsums):
             if not plan.pmappings[name].n_rows:
                 units = self._units[plan.first(position) : plan.ends[position]]
-                empty[name] = [_unit_reason(u) for u in units if u is not None] or [
+                empty[name] = [unit_reason(u) for u in units if u is not None] or [
                     "no template: " + stats.why_no_template()
                     for stats in plan.pmappings[name].stats.values()
                 ]
@@ -587,10 +596,3 @@ class _Stop(Exception):
     def __init__(self, status: RunStatus) -> None:
         super().__init__(status)
         self.status: RunStatus = status
-
-
-def _unit_reason(unit: UnitResult) -> str:
-    """A unit's status, with the search's reason when it found no valid tile shape."""
-    if unit.status == "no_valid_tile_shapes" and unit.message:
-        return f"{unit.status}: {unit.message}"
-    return unit.status
