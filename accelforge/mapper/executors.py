@@ -47,6 +47,7 @@ __all__ = [
     "default_n_workers",
     "guarded_call",
     "interruption",
+    "release",
     "rss_bytes",
 ]
 
@@ -144,11 +145,32 @@ class ProcessExecutor:
         """
         self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
 
+    def terminate(self) -> None:
+        """Stop at once: drop pending calls and end the worker processes mid-call.
+
+        For a cancelled run, whose calls in flight are not wanted: no worker outlives it.
+        """
+        processes = list((getattr(self._pool, "_processes", None) or {}).values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=5)
+
     def __enter__(self) -> ProcessExecutor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.shutdown()
+
+
+def release(executor: Executor, *, now: bool = False) -> None:
+    """Shut ``executor`` down without waiting; with ``now``, also end busy worker processes."""
+    if now and isinstance(executor, ProcessExecutor):
+        executor.terminate()
+    else:
+        executor.shutdown(cancel=True)
 
 
 # --- the worker-side guard ----------------------------------------------------------------

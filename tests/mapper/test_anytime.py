@@ -140,3 +140,16 @@ def test_progress_folds_the_latest_front(finished_run: tuple[Any, list[Any]]) ->
     assert after.front_size == len(events[first].front)
     assert after.front_energy == events[first].front["energy"].min()
     assert RunProgress.fold(events).front_energy == events[-1].front["energy"].min()
+
+
+def test_cancel_ends_busy_worker_processes_at_once() -> None:
+    import multiprocessing
+
+    run = start(_spec(4, 64), n_workers=2)
+    for event in run.events():
+        if type(event).__name__ == "TemplateDone":
+            run.cancel()
+            break
+    run.result(timeout=BOUND)
+    assert run.status == "CANCELLED"
+    assert not [p for p in multiprocessing.active_children() if p.is_alive()]

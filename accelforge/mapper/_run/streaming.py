@@ -68,6 +68,7 @@ from accelforge.mapper.executors import (
     ProcessExecutor,
     default_n_workers,
     guarded_call,
+    release,
     rss_bytes,
 )
 from accelforge.mapper.objectives import Objectives
@@ -367,8 +368,8 @@ class MapperRun:
             for future in sorted(done, key=pending.__getitem__):
                 stop = self._collect(pending.pop(future), future) or stop
             self._keeper.offer(self._generation, self._snapshot)
-        if self._owns:  # free the workers before the join; busy ones exit after their unit
-            self._executor.shutdown(cancel=True)
+        if self._owns:  # free the workers before the join (cancelled: end busy ones now)
+            release(self._executor, now=stop == "cancel")
         self._release(flush=True)
         self._seconds["pmappings"] = time.monotonic() - began
         return stop
