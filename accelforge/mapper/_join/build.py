@@ -224,7 +224,13 @@ class _Tree:
         return nodes
 
     def segment(self, first: int, last: int, start: int) -> list[m.MappingNode]:
-        """Nodes for Einsums first..last from level ``start`` on (earlier levels are shared)."""
+        """Nodes for Einsums first..last from level ``start`` on (earlier levels are shared).
+
+        Holds above a shared loop are written once. At the deepest shared level, a hold is
+        written above the branches only if every Einsum of the segment that uses its tensor
+        has it there; otherwise it goes to the top of its own Einsum's branch, so no other
+        Einsum sees a copy its pmapping did not have.
+        """
         if first == last:
             return self.private(first, start)
         shared = self.shared
@@ -234,25 +240,53 @@ class _Tree:
         for level in range(start, common + 1):
             if level > 0:
                 nodes.append(_shared_loop(self.paths, self.levels, first, last, level))
-            nodes += [_node(h) for h in self.new_holds(first, last, level, seen)]
+            holds = self.new_holds(first, last, level, seen, common_only=level == common)
+            nodes += [_node(h) for h in holds]
         branches: list[m.MappingNode] = []
         begin = first
         for k in range(first, last + 1):
             if k == last or shared[k] == common:
-                branches.append(m.Nested(nodes=self.segment(begin, k, common + 1)))
+                own = [_node(h) for h in self.new_holds(begin, k, common, seen)]
+                branches.append(m.Nested(nodes=own + self.segment(begin, k, common + 1)))
                 begin = k + 1
         nodes.append(m.Sequential(nodes=branches))
         return nodes
 
     def new_holds(
-        self, first: int, last: int, level: int, seen: set[tuple[str, str]]
+        self,
+        first: int,
+        last: int,
+        level: int,
+        seen: set[tuple[str, str]],
+        common_only: bool = False,
     ) -> list[Hold]:
-        """Holds of Einsums first..last at ``level`` not in ``seen`` (added), outermost first."""
+        """Holds of Einsums first..last at ``level`` not in ``seen`` (added), outermost first.
+
+        With ``common_only``, only holds that every Einsum of first..last using the tensor has
+        at this level.
+        """
+        at_level = [
+            {(h.component, h.tensor) for h in self.levels[e][level] if isinstance(h, Hold)}
+            for e in range(first, last + 1)
+        ]
         holds = []
-        for einsum in range(first, last + 1):
+        for offset, einsum in enumerate(range(first, last + 1)):
             for item in self.levels[einsum][level]:
-                if isinstance(item, Hold) and (item.component, item.tensor) not in seen:
-                    seen.add((item.component, item.tensor))
-                    holds.append(item)
+                if not isinstance(item, Hold) or (item.component, item.tensor) in seen:
+                    continue
+                key = (item.component, item.tensor)
+                if common_only and any(
+                    key not in at_level[other]
+                    for other, e in enumerate(range(first, last + 1))
+                    if other != offset and item.tensor in self.tensors(e)
+                ):
+                    continue
+                seen.add(key)
+                holds.append(item)
         holds.sort(key=lambda h: self.rank.get(h.component, 0))
         return holds
+
+    def tensors(self, einsum: int) -> set[str]:
+        """The tensors Einsum ``einsum`` holds anywhere in its path."""
+        path, _ = self.paths[einsum]
+        return {n.tensor for n in path.nodes if isinstance(n, Hold)}

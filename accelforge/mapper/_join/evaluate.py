@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from accelforge import columns as col
 from accelforge.errors import InvalidMappingError
 from accelforge.mapper._join.build import build_mapping
+from accelforge.mapper._join.groups import loops_shared_onward
 from accelforge.mapper._join.join import JoinStats, join
 from accelforge.mapper._join.loop_blocks import counterparts
 from accelforge.mapper._pmappings.make import Pmappings, backing_depths
@@ -33,8 +34,8 @@ OnStep = Callable[[JoinStats, Any], None]
 def dropped_message(dropped: list[str]) -> str:
     """The warning for joined mappings dropped by the detailed evaluation."""
     return (
-        f"{len(dropped)} joined mapping(s) overflow a memory whose size differs "
-        f"between Einsums and were dropped; first: {dropped[0]}"
+        f"{len(dropped)} joined mapping(s) were rejected by the model's check of the whole "
+        f"mapping and dropped from the front; first: {dropped[0]}"
     )
 
 
@@ -63,6 +64,7 @@ def join_and_evaluate(
     between = [
         {t for t, u in users.items() if k in u and k + 1 in u} for k in range(len(order) - 1)
     ]
+    onward = [{t for t, u in users.items() if k in u and max(u) > k} for k in range(len(order))]
     joined = join(pmappings, order, users, size_of, indexing, on_step=on_step)
     names = [
         counterparts(
@@ -89,8 +91,7 @@ def join_and_evaluate(
                 loop.tile = float(tile)
             paths.append((path, list(tiles)))
             if k + 1 < len(order):
-                depths = backing_depths(table)
-                shared.append(max((depths[t][2] for t in between[k] if t in depths), default=0))
+                shared.append(loops_shared_onward(backing_depths(table), onward[k]))
         mapping = build_mapping(paths, shared, names, memory_rank)
         try:
             result = evaluate_mapping(

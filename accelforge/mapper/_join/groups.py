@@ -32,7 +32,14 @@ from accelforge.mapper._tiles.rows import TemplateRows
 from accelforge.mapper.objectives import Objectives
 from accelforge.pareto import group_ids, pareto_mask_grouped
 
-__all__ = ["RightGroup", "RightMemory", "merged_across_templates", "right_groups", "right_memory"]
+__all__ = [
+    "RightGroup",
+    "RightMemory",
+    "loops_shared_onward",
+    "merged_across_templates",
+    "right_groups",
+    "right_memory",
+]
 
 
 @dataclass
@@ -132,12 +139,21 @@ class RightGroup:
 
 
 def right_groups(
-    tables: list[TemplateRows], indexing: Indexing, previous: set[str], following: set[str]
+    tables: list[TemplateRows],
+    indexing: Indexing,
+    previous: set[str],
+    following: set[str],
+    onward: set[str],
+    nested: bool = False,
 ) -> list[RightGroup]:
     """One Einsum's tables cut into groups of equal fused-loop tiles.
 
     ``previous`` and ``following`` are the tensors it shares with its neighbours in the join
-    order.
+    order, ``onward`` those of its tensors a later Einsum uses: it shares with the next Einsum
+    the loops above their backing (:func:`loops_shared_onward`). With ``nested`` (a tensor
+    stays live across this Einsum without being used by it, docs/MAPPER.md §6.2) a group is
+    offered once per number of loops it could share with the previous Einsum, from what the
+    tensors it shares require up to all its fused loops; otherwise only the first.
     """
     out = []
     shared: dict[tuple, Any] = {}
@@ -145,26 +161,37 @@ def right_groups(
         if table.n == 0:
             continue
         backing = backing_depths(table)
-        d_left = max((backing[t][2] for t in previous if t in backing), default=0)
-        d_right = max((backing[t][2] for t in following if t in backing), default=0)
+        least = max((backing[t][2] for t in previous if t in backing), default=0)
+        d_right = loops_shared_onward(backing, onward)
+        lefts = range(least, max(least, table.fused_loops) + 1) if nested else [least]
         groups = group_ids(table.tiles[: table.fused_loops].T)
         for group in np.unique(groups):
             rows = np.flatnonzero(groups == group)
-            out.append(
-                RightGroup(
-                    index,
-                    table,
-                    rows,
-                    indexing,
-                    previous,
-                    following,
-                    backing,
-                    d_left,
-                    d_right,
-                    shared,
+            for d_left in lefts:
+                out.append(
+                    RightGroup(
+                        index,
+                        table,
+                        rows,
+                        indexing,
+                        previous,
+                        following,
+                        backing,
+                        d_left,
+                        d_right,
+                        shared,
+                    )
                 )
-            )
     return out
+
+
+def loops_shared_onward(backing: dict[str, tuple[str, bool, int]], onward: set[str]) -> int:
+    """Loops an Einsum shares with the next one: those above the backing of ``onward``.
+
+    ``onward`` are its tensors a later Einsum uses; each must stay under all the loops above
+    its backing until its last user runs (§6.2 rule 3), so the next Einsum shares them.
+    """
+    return max((backing[t][2] for t in onward if t in backing), default=0)
 
 
 def merged_across_templates(groups: list[RightGroup], pmappings: Pmappings) -> list[RightGroup]:
@@ -207,7 +234,7 @@ def _interface(group: RightGroup, fusable: set[str]) -> tuple:
     That is: shared depths, backings of fusable tensors, and the loops over which each is
     shared (structure per template, then the tile shapes).
     """
-    key = ("interface", group.table_index)
+    key = ("interface", group.table_index, group.d_left)
     if key not in group.shared:
         backed = sorted((t, b) for t, b in group.backing.items() if t in fusable)
         parts = [(group.previous, group.d_left), (group.following, group.d_right)]
@@ -241,7 +268,7 @@ def _comparison_columns(
 
     The reservations are read down to depth max(d_left, d_right); computed once per table.
     """
-    key = ("columns", group.table_index)
+    key = ("columns", group.table_index, group.d_left)
     if key not in group.shared:
         table = group.table
         columns = objectives.comparison_columns(table)

@@ -86,7 +86,11 @@ def join(
     for k, einsum in enumerate(order):
         previous = used_by[k] & (used_by[k - 1] if k else set())
         following = used_by[k] & (used_by[k + 1] if k + 1 < len(order) else set())
-        groups = right_groups(pmappings.einsums[einsum].tables, indexing[k], previous, following)
+        onward = {t for t in used_by[k] if max(users[t]) > k}
+        nested = any(min(u) < k < max(u) and k not in u for u in users.values() if u)
+        groups = right_groups(
+            pmappings.einsums[einsum].tables, indexing[k], previous, following, onward, nested
+        )
         right.append(merged_across_templates(groups, pmappings))
     args = (pmappings, order, users, size_of, right)
     bound = _bound(args, pmappings, order) if pmappings.objectives.bound_pruning else None

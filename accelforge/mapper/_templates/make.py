@@ -406,6 +406,7 @@ def _template_path(
     if group_end < 0:
         top = _gap_variables(order, -1, infos, variables, fusable, ffm, fused_depth, False)
         path.nodes.extend(Loop(var, 1.0, node_id=i) for i, var in enumerate(top))
+        _append_spatial_loops(path, spatial.get(-1, []), ffm)
     for index, node in enumerate(order):
         path.nodes.append(Hold(node.tensor, node.memory, node.persistent, len(path.nodes)))
         if index < group_end:
@@ -416,20 +417,7 @@ def _template_path(
             gap = [first[index]] + [v for v in gap if v != first[index]]
         for var in gap:
             path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
-        for component, dimension, var in spatial.get(index, []):
-            path.nodes.append(
-                Loop(
-                    var,
-                    1.0,
-                    spatial=True,
-                    component=component,
-                    dimension=dimension,
-                    node_id=len(path.nodes),
-                )
-            )
-        if ffm.explore_imperfect_spatial_loops:  # room for an imperfect spatial split (§4.2)
-            for var in dict.fromkeys(var for _, _, var in spatial.get(index, [])):
-                path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
+        _append_spatial_loops(path, spatial.get(index, []), ffm)
     backing_positions = [
         i for i, n in enumerate(path.nodes) if isinstance(n, Hold) and _is_backing(order, n)
     ]
@@ -452,6 +440,27 @@ def _template_path(
     path.nodes.append(Compute(facts.name, compute))
     path.chain = [(i, isinstance(n, Loop)) for i, n in enumerate(path.nodes)]
     return path
+
+
+def _append_spatial_loops(path: EinsumPath, slot: list[tuple[str, str, str]], ffm: FFM) -> None:
+    """One gap's spatial loops, each (component, dimension, variable).
+
+    With ``explore_imperfect_spatial_loops``, then room for an imperfect split (§4.2).
+    """
+    for component, dimension, var in slot:
+        path.nodes.append(
+            Loop(
+                var,
+                1.0,
+                spatial=True,
+                component=component,
+                dimension=dimension,
+                node_id=len(path.nodes),
+            )
+        )
+    if ffm.explore_imperfect_spatial_loops:
+        for var in dict.fromkeys(var for _, _, var in slot):
+            path.nodes.append(Loop(var, 1.0, node_id=len(path.nodes)))
 
 
 def _first_loop_choices(
@@ -482,14 +491,15 @@ def _spatial_slots(
 ) -> dict[int, list[tuple[str, str, str]]]:
     """Spatial loops by the index of the holder they follow (§3.5)."""
     slots: dict[int, list[tuple[str, str, str]]] = {}
+    outermost = memory_level(flat, _memories(flat)[0].name)
     for home, node in enumerate(flat):
         for dim in node.spatial:
             if dim.fanout <= 1:
                 continue
             above = [i for i, n in enumerate(order) if n.level < home]
-            if not above:
-                continue
-            index = max(above)
+            if not above and any(n.level == outermost for n in order):
+                continue  # a fanout of the outermost memory itself: no loop replicates it
+            index = max(above, default=-1)  # -1: nothing is held above, loops go on top
             placed = {n.tensor for n in order[: index + 1]}
             unplaced = [t for t in infos if t not in placed]
             shared = (
