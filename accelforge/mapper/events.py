@@ -115,6 +115,8 @@ class TemplateDone:
         Error or limit details.
     seconds : float
         Wall time of the unit in its worker.
+    elapsed : float
+        Seconds since the run started, when the template was reported (0: not known).
     """
 
     einsum: str
@@ -132,6 +134,7 @@ class TemplateDone:
     complete: bool = True
     message: str | None = None
     seconds: float = 0.0
+    elapsed: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -219,12 +222,15 @@ class FrontUpdate:
         Seconds since the run started.
     templates_done : int
         Templates whose pmappings the front includes.
+    join_seconds : float
+        Wall time of the partial join behind it (0 for the final front).
     """
 
     front: pd.DataFrame
     basis: str
     elapsed: float
     templates_done: int = 0
+    join_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,15 @@ class RunProgress:
         The Einsums, in workload order (from ``RunStarted``).
     lowest_energies : tuple of float
         Per Einsum (same order), the lowest energy of its pmappings so far (``inf``: none yet).
+    template_elapsed : float
+        ``elapsed`` of the latest ``TemplateDone`` that carried it (0: none did).
+    join_started : float
+        ``elapsed`` when the join phase began (``inf`` before).
+    join_estimate : float
+        Expected seconds of the final join: the latest partial join's wall time scaled by
+        templates planned / templates it included (0 before any partial join).
+    floor : float
+        The highest :attr:`percent` reported at an event so far (keeps it monotone).
     """
 
     phase: Phase = "pmappings"
@@ -89,6 +98,10 @@ class RunProgress:
     message: str | None = None
     einsums: tuple[str, ...] = ()
     lowest_energies: tuple[float, ...] = ()
+    template_elapsed: float = 0.0
+    join_started: float = math.inf
+    join_estimate: float = 0.0
+    floor: float = 0.0
 
     # --- the reducer ----------------------------------------------------------------------
 
@@ -99,7 +112,12 @@ class RunProgress:
         progress unchanged.
         """
         step = _STEPS.get(type(event))
-        return step(self, event) if step is not None else self
+        if step is None:
+            return self
+        after = step(self, event)
+        if isinstance(event, RunStarted):  # a new run starts afresh
+            return after
+        return replace(after, floor=max(self.floor, self.percent, after.percent))
 
     def _run_started(self, event: RunStarted) -> RunProgress:
         einsums = tuple(event.einsums)
@@ -113,19 +131,32 @@ class RunProgress:
     def _einsum_done(self, _event: EinsumDone) -> RunProgress:
         done = self.einsums_done + 1
         last = done >= self.einsums_total and self.phase == "pmappings"
-        return replace(self, einsums_done=done, phase="join" if last else self.phase)
+        if not last:
+            return replace(self, einsums_done=done)
+        return replace(self, einsums_done=done, phase="join", join_started=self.elapsed)
 
     def _join_step(self, event: JoinStep) -> RunProgress:
-        return replace(self, phase="join", join_done=event.index + 1, elapsed=event.elapsed)
+        started = min(self.join_started, self.elapsed)
+        return replace(
+            self,
+            phase="join",
+            join_done=event.index + 1,
+            elapsed=event.elapsed,
+            join_started=started,
+        )
 
     def _front_update(self, event: FrontUpdate) -> RunProgress:
         front = event.front
         energy = float(front[col.ENERGY].min()) if len(front) and col.ENERGY in front else math.inf
+        estimate = self.join_estimate
+        if event.join_seconds > 0 and event.templates_done:
+            estimate = event.join_seconds * self.templates_total / event.templates_done
         return replace(
             self,
             front_size=len(front),
             front_energy=energy,
             elapsed=max(self.elapsed, event.elapsed),
+            join_estimate=estimate,
         )
 
     def _run_warning(self, event: RunWarning) -> RunProgress:
@@ -163,6 +194,8 @@ class RunProgress:
             einsums=einsums,
             lowest_energies=lowest_energies,
             best_energy=sum(lowest_energies) if lowest_energies else math.inf,
+            elapsed=max(self.elapsed, event.elapsed),
+            template_elapsed=event.elapsed or self.template_elapsed,
         )
 
     @classmethod
@@ -186,14 +219,48 @@ class RunProgress:
         return sum(self.lowest_energies) if self.lowest_energies else math.inf
 
     @property
+    def eta(self) -> float | None:
+        """Estimated seconds until the run ends (docs/MAPPER.md §14.1); None while unknown.
+
+        Tile search: the templates left at the rate so far, plus the expected final join
+        (:attr:`join_estimate`). Join: the steps left at the rate of the steps so far. Both
+        count down between events. None before the first timed template.
+        """
+        if self.finished:
+            return 0.0
+        if self.phase == "join" and math.isfinite(self.join_started):
+            spent = max(self.elapsed - self.join_started, 0.0)
+            if self.join_done and self.einsums_total:
+                per_step = spent / self.join_done
+                return max(per_step * (self.einsums_total - self.join_done), 0.0)
+            return max(self.join_estimate - spent, 0.0)
+        if not (self.template_elapsed > 0 and self.templates_done and self.templates_total):
+            return None
+        per_template = self.template_elapsed / self.templates_done
+        search = per_template * (self.templates_total - self.templates_done)
+        since = max(self.elapsed - self.template_elapsed, 0.0)
+        return max(search - since, 0.0) + self.join_estimate
+
+    @property
     def percent(self) -> float:
-        """0 to 100: templates count for 90 %, join steps for the last 10 %."""
+        """0 to 100 (at most 99 until finished), never lower than at an earlier event.
+
+        By time: elapsed / (elapsed + :attr:`eta`), so tile search and join count in the same
+        unit, seconds of work. Without timings (events built by hand): templates count for
+        90 %, join steps for the last 10 %.
+        """
         if self.finished:
             return 100.0
-        done = 90.0 * self.templates_done / self.templates_total if self.templates_total else 0.0
-        if self.einsums_total:
-            done += 10.0 * self.join_done / self.einsums_total
-        return min(done, 100.0)
+        eta = self.eta
+        if eta is not None and self.elapsed > 0:
+            done = 100.0 * self.elapsed / (self.elapsed + eta)
+        else:
+            done = (
+                90.0 * self.templates_done / self.templates_total if self.templates_total else 0.0
+            )
+            if self.einsums_total:
+                done += 10.0 * self.join_done / self.einsums_total
+        return min(max(done, self.floor), 99.0)  # 100 only once finished
 
     def text(self) -> str:
         """One line: status, counts, elapsed time, best energy so far (``≥``: a lower bound)."""
@@ -205,6 +272,9 @@ class RunProgress:
             f"join {self.join_done}/{self.einsums_total}",
             f"{self.elapsed:.1f} s",
         ]
+        eta = self.eta
+        if eta is not None and not self.finished:
+            parts.append(f"ETA {eta:.0f} s")
         energy = self.best_energy if math.isfinite(self.best_energy) else self.energy_lower_bound
         if math.isfinite(energy):
             bound = "" if self.finished else "\u2265 "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import accumulate
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 import accelforge as af
 from accelforge.frontend._yaml import load_yaml_text
 from accelforge.frontend.mapping import Mapping
-from accelforge.mapper import FrontUpdate, RunFinished, start
+from accelforge.mapper import FrontUpdate, RunFinished, TemplateDone, start
 from accelforge.mapper._pmappings.make import PmappingContext
 from accelforge.mapper._run.anytime import incumbent_first
 from accelforge.mapper._run.plan import make_plan
@@ -140,6 +141,28 @@ def test_progress_folds_the_latest_front(finished_run: tuple[Any, list[Any]]) ->
     assert after.front_size == len(events[first].front)
     assert after.front_energy == events[first].front["energy"].min()
     assert RunProgress.fold(events).front_energy == events[-1].front["energy"].min()
+
+
+def test_progress_by_time_is_monotone_with_an_eta_from_the_first_template(
+    finished_run: tuple[Any, list[Any]],
+) -> None:
+    from accelforge.mapper import RunProgress
+
+    _, events = finished_run
+    states = list(accumulate(events, RunProgress.advance, initial=RunProgress()))[1:]
+    percents = [s.percent for s in states]
+    assert percents == sorted(percents) and percents[-1] == 100.0
+    assert max(percents[:-1]) <= 99.0  # 100 only once finished
+    first_template = next(i for i, e in enumerate(events) if isinstance(e, TemplateDone))
+    assert states[first_template - 1].eta is None  # nothing timed yet
+    assert all(s.eta is not None and s.eta >= 0 for s in states[first_template:])
+    assert all(e.elapsed > 0 for e in events if isinstance(e, TemplateDone))
+    partial = [e for e in events if isinstance(e, FrontUpdate) and e.basis == "partial join"]
+    assert all(e.join_seconds > 0 for e in partial)
+    joined = next(s for s in states if s.phase == "join")
+    assert joined.join_started == pytest.approx(joined.elapsed)
+    assert states[-1].eta == 0.0 and "ETA" not in states[-1].text()
+    assert "ETA" in states[first_template].text()
 
 
 def test_cancel_ends_busy_worker_processes_at_once() -> None:

@@ -100,6 +100,7 @@ class FrontKeeper:
         return front
 
     def _join(self, pmappings: Pmappings, templates: int) -> None:
+        began = time.monotonic()
         try:
             mappings, _ = join_and_evaluate(
                 self._spec, pmappings, on_step=self._check, ties=self._ties
@@ -117,7 +118,9 @@ class FrontKeeper:
                 return
             latest = self._latest
             self._latest = mappings if latest is None else latest.merged(mappings)
-            self._emit(FrontUpdate(self._latest.data, "partial join", self._elapsed(), templates))
+            seconds = self._last_end - began
+            front = self._latest.data
+            self._emit(FrontUpdate(front, "partial join", self._elapsed(), templates, seconds))
 
     def _check(self, _stats: JoinStats, _partials: Any) -> None:
         if self._stopped.is_set():

@@ -450,6 +450,7 @@ class MapperRun:
                 complete=unit.complete,
                 message=unit.message,
                 seconds=unit.seconds,
+                elapsed=time.monotonic() - self._began,
             )
         )
 
