@@ -333,6 +333,8 @@ class ExplorerController:
             progress=run.progress(),
             axes=self._axes,
             label=run.label,
+            front_basis=run.front_basis,
+            objectives=tuple(str(m).lower() for m in run.settings.get("metrics", [])),
         )
 
     # --- selection ---------------------------------------------------------------------

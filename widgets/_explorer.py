@@ -37,6 +37,29 @@ def _classed(widget: Any, name: str) -> Any:
     return widget
 
 
+_BAR_STYLES = {
+    "OK": "success",
+    "CANCELLED": "warning",
+    "TIME_LIMIT": "warning",
+    "MEMORY_LIMIT": "warning",
+    "PARTIAL": "warning",
+    "NO_MAPPING": "danger",
+    "WORKER_FAILED": "danger",
+    "ERROR": "danger",
+}
+"""Progress-bar style by run status (``info`` while running)."""
+_STATUS_COLOURS = {
+    "CANCELLED": "#b26a00",
+    "TIME_LIMIT": "#b26a00",
+    "MEMORY_LIMIT": "#b26a00",
+    "PARTIAL": "#b26a00",
+    "NO_MAPPING": "#b00020",
+    "WORKER_FAILED": "#b00020",
+    "ERROR": "#b00020",
+}
+"""Status text colour by run status (amber: stopped early, red: failed)."""
+
+
 class Explorer(widgets.VBox):
     """Map ``spec`` live: edit the knobs, Run, watch the fronts, click a point, export.
 
@@ -156,11 +179,14 @@ class Explorer(widgets.VBox):
         if update is None:
             return
         self.redraws += 1
+        status = update.progress.status
         self.progress_bar.value = update.progress.percent
+        self.progress_bar.bar_style = _BAR_STYLES.get(status, "info")
         text = update.progress.text()
         self._show_status(
             f"{update.label} \u00b7 {text}" if update.label else text,
             message=update.progress.message,
+            colour=_STATUS_COLOURS.get(status),
         )
         self.clouds.apply(update)
         if update.front is not None:
@@ -174,8 +200,15 @@ class Explorer(widgets.VBox):
         for button in self.downloads.values():
             button.disabled = c.running
 
-    def _show_status(self, text: str, *, message: str | None = None, error: bool = False) -> None:
-        colour = "#b00020" if error else "inherit"
+    def _show_status(
+        self,
+        text: str,
+        *,
+        message: str | None = None,
+        error: bool = False,
+        colour: str | None = None,
+    ) -> None:
+        colour = "#b00020" if error else colour or "inherit"
         extra = f"<br><small>{html.escape(message)}</small>" if message else ""
         self.status.value = f'<span style="color:{colour}">{html.escape(text)}</span>{extra}'
 

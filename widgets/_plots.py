@@ -22,6 +22,7 @@ from accelforge.widgets._types import Update
 from plotly.subplots import make_subplots
 
 from accelforge import columns as col
+from accelforge.pareto import pareto_front_2d
 
 __all__ = [
     "CloudsView",
@@ -103,11 +104,12 @@ def _front_traces(update: Update) -> list[go.Scatter]:
     previous = list(update.previous)[-_PREVIOUS_SLOTS:]
     for slot in range(_PREVIOUS_SLOTS):
         label, data = previous[slot] if slot < len(previous) else ("", None)
+        ordered = _x_order(data, x)
         traces.append(
             go.Scatter(
-                x=_column(data, x),
-                y=_column(data, y),
-                mode="lines+markers",
+                x=[_column(data, x)[i] for i in ordered],
+                y=[_column(data, y)[i] for i in ordered],
+                mode="lines+markers" if _is_objective_plane(update) else "markers",
                 name=label,
                 visible=data is not None,
                 opacity=0.45,
@@ -127,20 +129,61 @@ def _front_traces(update: Update) -> list[go.Scatter]:
     if shade:
         marker.update(color=shade, colorscale="Viridis", showscale=True)
         marker["colorbar"] = {"title": {"text": colour}}
-    n = 0 if front is None else len(front)
+    order = _x_order(front, x)
+    on_axes = _front_on_axes(front, x, y)
+    if not shade and front is not None and len(front) and not _is_objective_plane(update):
+        # projected points: those dominated on the two columns shown are faded, none joined
+        marker["color"] = ["#1f77b4" if i in on_axes else "#c6dbef" for i in order]
     traces.append(
         go.Scatter(
-            x=_column(front, x),
-            y=_column(front, y),
-            mode="lines+markers",
-            name="current run" if not previous else "latest run",
+            x=[_column(front, x)[i] for i in order],
+            y=[_column(front, y)[i] for i in order],
+            customdata=order,
+            mode="lines+markers" if _is_objective_plane(update) else "markers",
+            name=_front_name(update, bool(previous)),
             marker=marker,
             line={"color": "#1f77b4"},
-            text=[f"mapping {i}" for i in range(n)],
+            text=[f"mapping {i}" for i in order],
             hovertemplate="%{text}<br>" + f"{x} %{{x:.4g}}<br>{y} %{{y:.4g}}<extra></extra>",
         )
     )
     return traces
+
+
+def _x_order(front: pd.DataFrame | None, x: str) -> list[int]:
+    """Row indices of ``front`` by increasing ``x`` (a front's line is drawn in this order)."""
+    values = _column(front, x)
+    return sorted(range(len(values)), key=lambda i: (values[i], i))
+
+
+def _front_on_axes(front: pd.DataFrame | None, x: str, y: str) -> set[int]:
+    """Rows of ``front`` not dominated on the two plotted columns."""
+    if front is None or not len(front) or x not in front or y not in front:
+        return set()
+    return {int(i) for i in pareto_front_2d(front.reset_index(drop=True), x, y).index}
+
+
+def _is_objective_plane(update: Update) -> bool:
+    """Whether the axes are exactly the run's two objectives (a 2-D front: draw its line)."""
+    objectives = set(update.objectives) or {col.ENERGY, col.LATENCY}
+    return objectives == {col.ENERGY, col.LATENCY} and set(update.axes[:2]) == objectives
+
+
+def _front_name(update: Update, after_others: bool) -> str:
+    name = "latest run" if after_others else "current run"
+    return f"{name} ({update.front_basis})" if update.front_basis else name
+
+
+def _front_title(update: Update) -> str:
+    """The front's title: what it rests on, or that it is still to come."""
+    if update.front is None or not len(update.front):
+        if update.run_index >= 0 and update.progress.phase != "finished":
+            return "Joined Pareto front: waiting for the first front\u2026"
+        return "Joined Pareto front (run the mapper)"
+    basis = {"partial join": "partial, improving while the mapper runs"}.get(
+        update.front_basis or "", update.front_basis or ""
+    )
+    return f"Joined Pareto front: {basis} (click a point to inspect it)"
 
 
 def front_figure(update: Update) -> go.Figure:
@@ -148,7 +191,7 @@ def front_figure(update: Update) -> go.Figure:
     x, y, _ = update.axes
     figure = go.Figure(_front_traces(update))
     figure.update_layout(
-        title="Joined Pareto front (click a point to inspect it)",
+        title=_front_title(update),
         xaxis_title=x,
         yaxis_title=y,
         height=440,
@@ -241,8 +284,10 @@ class FrontView:
 
     def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
         indices = list(getattr(points, "point_inds", []) or [])
-        if indices:
-            self._on_click(int(indices[0]))
+        if indices:  # points are drawn by increasing x; customdata holds their front rows
+            rows = list(getattr(trace, "customdata", None) or [])
+            index = int(indices[0])
+            self._on_click(int(rows[index]) if index < len(rows) else index)
 
     def apply(self, update: Update) -> None:
         """Restyle every trace from ``update`` in one batch."""
@@ -257,7 +302,10 @@ class FrontView:
                     marker=source.marker,
                     text=source.text,
                     hovertemplate=source.hovertemplate,
+                    mode=source.mode,
+                    customdata=source.customdata,
                 )
+            self.figure.layout.title.text = fresh.layout.title.text
             self.figure.layout.xaxis.title.text = update.axes[0]
             self.figure.layout.yaxis.title.text = update.axes[1]
         self.redraws += 1

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from accelforge import columns as col
-from accelforge.mapper.events import RunFinished, RunWarning, TemplateDone
+from accelforge.mapper.events import FrontUpdate, RunFinished, RunWarning, TemplateDone
 from accelforge.mapper.progress import RUNNING, RunProgress
 
 __all__ = ["IDLE_PROGRESS", "RunModel", "run_label", "thin"]
@@ -86,7 +86,9 @@ class RunModel:
     settings: dict[str, Any]
     clock: Callable[[], float] = time.monotonic
     front: pd.DataFrame | None = None
-    """The joined front (``RunFinished.front``); None until the run finishes."""
+    """The latest joined front (``FrontUpdate``, then ``RunFinished.front``); None before."""
+    front_basis: str | None = None
+    """What :attr:`front` rests on (see :attr:`Update.front_basis`)."""
     warnings: list[str] = field(default_factory=list)
     status: str = RUNNING
     """The view's status: ``RUNNING``, ``STOPPING`` (set by Stop), then the final one."""
@@ -112,6 +114,9 @@ class RunModel:
             self._add_rows(event.einsum, event.rows)
         elif isinstance(event, RunWarning):
             self.warnings.append(event.message)
+        elif isinstance(event, FrontUpdate) and len(event.front):
+            self.front = event.front.reset_index(drop=True)
+            self.front_basis = event.basis
 
     def finish(
         self,
@@ -129,7 +134,10 @@ class RunModel:
             return
         self._ended = self.clock()
         self.status = status
-        self.front = front.reset_index(drop=True) if front is not None else None
+        if front is not None and len(front):
+            self.front = front.reset_index(drop=True)
+        if self.front is not None:  # a stream that ended early keeps the latest front
+            self.front_basis = "final" if status == "OK" else f"partial ({status})"
         if event is None:
             empty = pd.DataFrame(columns=[col.ENERGY])
             event = RunFinished(status, empty, {}, message=message)  # type: ignore[arg-type]

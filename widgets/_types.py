@@ -51,7 +51,7 @@ class Update:
     cloud_colour : str or None
         Column used as the clouds' marker colour (a resource usage), if any.
     front : DataFrame or None
-        The current run's joined front, once it finished.
+        The current run's latest joined front (``FrontUpdate``), None before the first.
     previous : tuple
         ``(label, front)`` of earlier runs, drawn faded beneath the current one.
     progress : RunProgress
@@ -60,6 +60,11 @@ class Update:
         ``(x, y, colour)`` columns of the front plot.
     label : str
         The current run's label (``"run 2: objective_tolerance=0.1"``).
+    front_basis : str or None
+        What ``front`` rests on: ``"partial join"`` while the run goes, ``"final"``, or
+        ``"partial (CANCELLED)"`` (any status but OK) once it ended; None without a front.
+    objectives : tuple of str
+        The front's objective columns (``Mappings.objectives``; empty: energy and latency).
     """
 
     version: int
@@ -73,6 +78,8 @@ class Update:
     progress: RunProgress
     axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
     label: str = ""
+    front_basis: str | None = None
+    objectives: tuple[str, ...] = ()
 
 
 def default_starter(n_workers: int | None = None) -> Starter:

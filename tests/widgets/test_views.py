@@ -15,6 +15,7 @@ from accelforge.widgets import DownloadButton, Explorer, FFMForm  # noqa: E402
 from accelforge.widgets._serialize import read_table  # noqa: E402
 
 import accelforge as af  # noqa: E402
+from accelforge.mapper.events import FrontUpdate  # noqa: E402
 from tests.widgets.fakes import FakeRun, events, front_frame  # noqa: E402
 
 
@@ -99,8 +100,11 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         assert explorer.controller.progress.status == "OK"
         assert explorer.redraws <= 3  # one at start, at most one during the run, the final one
         assert 1 <= len(messages) <= explorer.redraws  # one batched message per redraw
-        current = figure.data[-1]
-        assert list(current.y) == front_frame()["energy"].tolist()
+        current = figure.data[-1]  # drawn by increasing latency; customdata: the front's rows
+        assert list(current.y) == front_frame().sort_values("latency")["energy"].tolist()
+        assert list(current.customdata) == [2, 1, 0] and current.mode == "lines+markers"
+        assert figure.layout.title.text.startswith("Joined Pareto front: final")
+        assert explorer.progress_bar.bar_style == "success"
         assert "front 3 points" in explorer.status.value
         assert explorer.progress_bar.value == 100
         clouds = explorer.clouds.figure
@@ -133,6 +137,86 @@ def test_explorer_stop_keeps_the_pmappings(spec) -> None:
         assert explorer.controller.progress.status == "CANCELLED"
         assert len(explorer.controller.pmappings()) == 40
         assert not explorer.run_button.disabled and explorer.stop_button.disabled
+    finally:
+        explorer.close()
+
+
+def _with_partial_front() -> list:
+    """events() with a partial front of two points after the last EinsumDone (index 13)."""
+    stream = events()
+    at = max(i for i, e in enumerate(stream) if type(e).__name__ == "EinsumDone") + 1
+    partial = FrontUpdate(front_frame().iloc[:2], "partial join", 0.5, 10, 0.2)
+    return [*stream[:at], partial, *stream[at:]]
+
+
+def test_explorer_draws_the_partial_front_live_and_keeps_it_at_stop(spec) -> None:
+    stream = _with_partial_front()
+    at = next(i for i, e in enumerate(stream) if isinstance(e, FrontUpdate))
+    handles = []
+
+    def starter(_spec):
+        handles.append(FakeRun(stream, pause_at=at + 1))
+        return handles[-1]
+
+    explorer = Explorer(spec, starter=starter)
+    try:
+        explorer.run()
+        assert handles[0].paused.wait(10)
+        explorer.tick(force=True)
+        figure = explorer.front.figure
+        assert list(figure.data[-1].y) == [200.0, 100.0]  # the partial front, by latency
+        assert "partial, improving while the mapper runs" in figure.layout.title.text
+        assert figure.data[-1].name == "current run (partial join)"
+        explorer.stop()
+        assert explorer.wait(10)
+        explorer.tick(force=True)
+        assert explorer.controller.progress.status == "CANCELLED"
+        assert list(figure.data[-1].y) == [200.0, 100.0]  # Stop keeps the latest front
+        assert "partial (CANCELLED)" in figure.layout.title.text
+        assert explorer.progress_bar.bar_style == "warning"
+        assert "#b26a00" in explorer.status.value
+        assert len(explorer.controller.front) == 2  # inspectable and exportable
+        explorer.inspect(1)
+        assert "mapping 1" in explorer.inspector.title.value
+    finally:
+        explorer.close()
+
+
+def test_explorer_says_it_waits_for_the_first_front(spec) -> None:
+    handles = []
+
+    def starter(_spec):
+        handles.append(FakeRun(events(), pause_at=3))
+        return handles[-1]
+
+    explorer = Explorer(spec, starter=starter)
+    try:
+        explorer.run()
+        assert handles[0].paused.wait(10)
+        explorer.tick(force=True)
+        title = explorer.front.figure.layout.title.text
+        assert title == "Joined Pareto front: waiting for the first front\u2026"
+        explorer.stop()
+        assert explorer.wait(10)
+    finally:
+        explorer.close()
+
+
+def test_projected_axes_draw_points_without_a_line(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)
+        explorer.controller.set_axes(x="usage GlobalBuffer", y="energy")
+        explorer.tick(force=True)
+        current = explorer.front.figure.data[-1]
+        assert current.mode == "markers"
+        # usage 0.9/0.5/0.1 against energy 100/200/400: every point is non-dominated on these
+        assert list(current.marker.color) == ["#1f77b4"] * 3
+        explorer.controller.set_axes(x="energy-delay product", y="energy")
+        explorer.tick(force=True)
+        colours = list(explorer.front.figure.data[-1].marker.color)
+        # EDP 3000 with energy 100 is lower in both than (4000, 200) and (4000, 400): faded
+        assert colours == ["#1f77b4", "#c6dbef", "#c6dbef"]
     finally:
         explorer.close()
 
