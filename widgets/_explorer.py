@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import html
+import weakref
 from typing import Any
 
 import ipywidgets as widgets
@@ -58,6 +59,23 @@ _STATUS_COLOURS = {
     "ERROR": "#b00020",
 }
 """Status text colour by run status (amber: stopped early, red: failed)."""
+
+
+_LIVE: dict[str, weakref.ref[Explorer]] = {}
+"""The explorer shown by each notebook cell (or by the kernel, outside a cell)."""
+
+
+def _cell_key() -> str:
+    """The notebook cell being executed (JupyterLab sends its id), else ``"kernel"``."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        header = shell.get_parent() if shell is not None and hasattr(shell, "get_parent") else {}
+    except Exception:  # noqa: BLE001 - no kernel, or an old one: one explorer per process
+        header = {}
+    cell = (header or {}).get("metadata", {}).get("cellId")
+    return f"cell:{cell}" if cell else "kernel"
 
 
 class Explorer(widgets.VBox):
@@ -129,6 +147,12 @@ class Explorer(widgets.VBox):
         )
         self.add_class("af-explorer")
         self.ticker = Ticker(self.tick, interval)
+        self._closed = False
+        self._key = _cell_key()
+        previous = _LIVE.get(self._key)
+        if previous is not None and previous() is not None:
+            previous().close()  # re-executing a cell: its old explorer stops, run included
+        _LIVE[self._key] = weakref.ref(self)
         self.tick(force=True)
         self.ticker.start()
 
@@ -165,8 +189,19 @@ class Explorer(widgets.VBox):
             self.inspector.show_error(str(err))
 
     def close(self) -> None:
-        """Stop the UI task and close the widgets."""
+        """Stop the UI task, cancel a run still going, and close the widgets (idempotent).
+
+        Displaying a new explorer from the same notebook cell (or, outside a cell, anywhere in
+        the kernel) closes the previous one this way.
+        """
+        if getattr(self, "_closed", True):
+            return
+        self._closed = True
         self.ticker.stop()
+        if self.controller.running:
+            self.controller.cancel()
+        if _LIVE.get(self._key) is not None and _LIVE[self._key]() is self:
+            del _LIVE[self._key]
         super().close()
 
     # --- the UI task ------------------------------------------------------------------

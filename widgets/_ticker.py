@@ -37,7 +37,9 @@ class Ticker:
 
     @property
     def active(self) -> bool:
-        """Whether the ticker is running."""
+        """Whether the ticker is running (False as soon as :meth:`stop` was called)."""
+        if self._stop.is_set():
+            return False
         alive_thread = self._thread is not None and self._thread.is_alive()
         return alive_thread or (self._task is not None and not self._task.done())
 
@@ -59,10 +61,13 @@ class Ticker:
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop ticking after the current tick."""
+        """Stop ticking; a tick in progress in the ticking thread is waited for."""
         self._stop.set()
         if self._task is not None:
             self._task.cancel()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5.0)
 
     def tick(self) -> None:
         """Run the callback once, keeping any exception in ``last_error``."""

@@ -202,6 +202,30 @@ def test_explorer_says_it_waits_for_the_first_front(spec) -> None:
         explorer.close()
 
 
+def test_a_new_explorer_closes_the_previous_one_and_cancels_its_run(spec) -> None:
+    handles = []
+
+    def starter(_spec):
+        handles.append(FakeRun(events(), pause_at=3))
+        return handles[-1]
+
+    first = Explorer(spec, starter=starter)
+    second = None
+    try:
+        first.run()
+        assert handles[0].paused.wait(10) and first.ticker.active
+        second = Explorer(spec, starter=starter)  # as re-executing the cell does
+        assert not first.ticker.active and handles[0].cancel_calls == 1
+        assert first.wait(10) and first.controller.progress.status == "CANCELLED"
+        first.close()  # idempotent
+        assert handles[0].cancel_calls == 1 and second.ticker.active
+    finally:
+        first.close()
+        if second is not None:
+            second.close()
+            assert not second.ticker.active
+
+
 def test_projected_axes_draw_points_without_a_line(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     try:
