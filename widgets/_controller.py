@@ -45,6 +45,7 @@ from accelforge import columns as col
 from accelforge.mapper.events import RunFinished
 from accelforge.mapper.progress import RUNNING, RunProgress
 from accelforge.pareto import pareto_front_2d
+from accelforge.units import NO_UNITS, Units, units_of
 
 __all__ = [
     "ERROR",
@@ -109,6 +110,21 @@ class ExplorerController:
         self._cancel = threading.Event()
         self._mappings: dict[int, Any] = {}
         self._axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
+        self._units: Units | None = None
+
+    @property
+    def units(self) -> Units:
+        """The units of the spec's results (:func:`accelforge.units.units_of`, once).
+
+        ``NO_UNITS`` (labels without units) when the architecture cannot be evaluated.
+        """
+        if self._units is None:
+            try:
+                first = next(iter(self.spec.evaluate_workload().einsums))
+                self._units = units_of(self.spec.evaluate(first))
+            except Exception:  # noqa: BLE001 - labels only; the run reports the real error
+                self._units = NO_UNITS
+        return self._units
 
     # --- run lifecycle -----------------------------------------------------------------
 
@@ -334,6 +350,7 @@ class ExplorerController:
             axes=self._axes,
             label=run.label,
             front_basis=run.front_basis,
+            units=self.units,
             objectives=tuple(str(m).lower() for m in run.settings.get("metrics", [])),
         )
 

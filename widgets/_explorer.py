@@ -184,7 +184,7 @@ class Explorer(widgets.VBox):
     def inspect(self, index: int) -> None:
         """Show front point ``index`` in the inspector (as a click on it does)."""
         try:
-            self.inspector.show(self.controller.select(index))
+            self.inspector.show(self.controller.select(index), self.controller.units)
         except IndexError as err:
             self.inspector.show_error(str(err))
 

@@ -20,11 +20,12 @@ This module adds the slider's range and the ``Metrics`` toggle buttons.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from accelforge.frontend.mapper.fields import FieldMeta
 
-__all__ = ["MetricOption", "metric_options", "slider_range"]
+__all__ = ["MetricOption", "metric_options", "plain_text", "slider_range"]
 
 _SLIDER_STEP = 0.01
 
@@ -38,6 +39,25 @@ def slider_range(field: FieldMeta) -> tuple[float, float, float]:
     if not field.max_inclusive:
         high -= _SLIDER_STEP
     return low, high, _SLIDER_STEP
+
+
+_ROLE = re.compile(r":[a-z:]+:`~?([^`<]*?)\s*(?:<[^>]*>)?`")
+"""A Sphinx role: ``:func:`~a.b.c``` or ``:ref:`text <target>```."""
+
+
+def plain_text(rst: str) -> str:
+    """A docstring's reStructuredText as tooltip text: roles, literals and emphasis unmarked."""
+    text = _ROLE.sub(
+        lambda m: (
+            m.group(1).rsplit(".", 1)[-1]
+            if "." in m.group(1) and " " not in m.group(1)
+            else m.group(1)
+        ),
+        rst,
+    )
+    text = re.sub(r"``([^`]*)``", r"\1", text)
+    text = re.sub(r"\*\*([^*]+)\*\*|\*([^*]+)\*", lambda m: m.group(1) or m.group(2), text)
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)

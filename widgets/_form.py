@@ -13,7 +13,7 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-from accelforge.widgets._fields import metric_options, slider_range
+from accelforge.widgets._fields import metric_options, plain_text, slider_range
 from accelforge.widgets._form_model import METRICS, FormModel
 from accelforge.widgets._ticker import Ticker
 
@@ -46,9 +46,10 @@ class _Row:
     def __init__(self, field: FieldMeta, model: FormModel) -> None:
         self.field, self.model = field, model
         self._quiet = False
-        tip = field.description
+        tip = plain_text(field.description)
+        label = f"{field.label} ({field.unit})" if field.unit else field.label
         self.label = widgets.HTML(
-            f'<span title="{html.escape(tip)}">{html.escape(field.label)}</span>', layout=_LABEL
+            f'<span title="{html.escape(tip)}">{html.escape(label)}</span>', layout=_LABEL
         )
         self.message = widgets.HTML("")
         self.message.add_class("af-error")
@@ -153,7 +154,7 @@ class FFMForm(widgets.VBox):
         self.metric_buttons = {
             option.name: widgets.ToggleButton(
                 description=option.name.lower().replace("_", " "),
-                tooltip=option.description,
+                tooltip=plain_text(option.description),
                 layout=widgets.Layout(width="auto", flex="0 0 auto"),
             )
             for option in metric_options()

@@ -10,6 +10,8 @@ import plotly.graph_objects as go
 from accelforge.widgets._plots import inspector_figure, inspector_series
 from accelforge.widgets._selection import Selection
 
+from accelforge.units import Units
+
 __all__ = ["Inspector"]
 
 _HINT = "<i>Click a point of the joined front to inspect its mapping.</i>"
@@ -29,8 +31,11 @@ class Inspector(widgets.VBox):
         super().__init__([self.title, self.loop_nest, self.figure], **kwargs)
         self.add_class("af-inspector")
 
-    def show(self, selection: Selection) -> None:
-        """Display ``selection``: its summary, loop nest and bar charts (one batch)."""
+    def show(self, selection: Selection, units: Units | None = None) -> None:
+        """Display ``selection``: its summary, loop nest and bar charts (one batch).
+
+        ``units`` labels the charts' axes (``energy (J)``).
+        """
         self.selection = selection
         self.title.value = f"<b>Inspecting {html.escape(selection.summary())}</b>"
         if selection.loop_nest_html:
@@ -41,6 +46,10 @@ class Inspector(widgets.VBox):
             nest = "<i>No loop nest: this run's mappings are not available.</i>"
         self.loop_nest.value = f"<b>Loop nest</b>{nest}"
         with self.figure.batch_update():
+            if units is not None:
+                labelled = inspector_figure(None, units).layout
+                for axis in ("yaxis", "yaxis2", "yaxis4", "yaxis5"):
+                    self.figure.layout[axis].title.text = labelled[axis].title.text
             for trace, series in zip(self.figure.data, inspector_series(selection), strict=True):
                 trace.x = [str(i) for i in series.index]
                 trace.y = series.tolist()

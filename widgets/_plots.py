@@ -23,6 +23,7 @@ from plotly.subplots import make_subplots
 
 from accelforge import columns as col
 from accelforge.pareto import pareto_front_2d
+from accelforge.units import NO_UNITS, Units
 
 __all__ = [
     "CloudsView",
@@ -58,8 +59,8 @@ def clouds_figure(update: Update) -> go.Figure:
         where = {"row": i // cols + 1, "col": i % cols + 1}
         figure.add_trace(_cloud_trace(cloud, update.cloud_colour, i == 0), **where)
         figure.add_trace(_einsum_front_trace(front, i == 0), **where)
-        figure.update_xaxes(title_text=col.LATENCY, **where)
-        figure.update_yaxes(title_text=col.ENERGY, **where)
+        figure.update_xaxes(title_text=update.units.label(col.LATENCY), **where)
+        figure.update_yaxes(title_text=update.units.label(col.ENERGY), **where)
     figure.update_layout(
         height=300 * rows,
         width=340 * cols + 160,
@@ -128,7 +129,7 @@ def _front_traces(update: Update) -> list[go.Scatter]:
     shade = _column(front, colour)
     if shade:
         marker.update(color=shade, colorscale="Viridis", showscale=True)
-        marker["colorbar"] = {"title": {"text": colour}}
+        marker["colorbar"] = {"title": {"text": _label(update, colour)}}
     order = _x_order(front, x)
     on_axes = _front_on_axes(front, x, y)
     if not shade and front is not None and len(front) and not _is_objective_plane(update):
@@ -144,10 +145,16 @@ def _front_traces(update: Update) -> list[go.Scatter]:
             marker=marker,
             line={"color": "#1f77b4"},
             text=[f"mapping {i}" for i in order],
-            hovertemplate="%{text}<br>" + f"{x} %{{x:.4g}}<br>{y} %{{y:.4g}}<extra></extra>",
+            hovertemplate="%{text}<br>"
+            + f"{_label(update, x)} %{{x:.4g}}<br>{_label(update, y)} %{{y:.4g}}<extra></extra>",
         )
     )
     return traces
+
+
+def _label(update: Update, column: str | None) -> str:
+    """``column`` with its unit (``"energy (J)"``)."""
+    return update.units.label(column or "", update.einsums)
 
 
 def _x_order(front: pd.DataFrame | None, x: str) -> list[int]:
@@ -192,8 +199,8 @@ def front_figure(update: Update) -> go.Figure:
     figure = go.Figure(_front_traces(update))
     figure.update_layout(
         title=_front_title(update),
-        xaxis_title=x,
-        yaxis_title=y,
+        xaxis_title=_label(update, x),
+        yaxis_title=_label(update, y),
         height=440,
         width=900,
         clickmode="event",
@@ -203,7 +210,7 @@ def front_figure(update: Update) -> go.Figure:
     return figure
 
 
-def inspector_figure(selection: Selection | None) -> go.Figure:
+def inspector_figure(selection: Selection | None, units: Units = NO_UNITS) -> go.Figure:
     """Bar charts: energy and latency per component and per Einsum, memory usage per level."""
     titles = [
         "energy per component",
@@ -222,6 +229,9 @@ def inspector_figure(selection: Selection | None) -> go.Figure:
             col=i % 3 + 1,
         )
     figure.update_yaxes(title_text="fraction of capacity", row=1, col=3)
+    for row in (1, 2):
+        figure.update_yaxes(title_text=units.label(col.ENERGY), row=row, col=1)
+        figure.update_yaxes(title_text=units.label(col.LATENCY), row=row, col=2)
     figure.update_layout(height=480, width=960, margin={"t": 40, "b": 40})
     return figure
 
@@ -306,6 +316,6 @@ class FrontView:
                     customdata=source.customdata,
                 )
             self.figure.layout.title.text = fresh.layout.title.text
-            self.figure.layout.xaxis.title.text = update.axes[0]
-            self.figure.layout.yaxis.title.text = update.axes[1]
+            self.figure.layout.xaxis.title.text = fresh.layout.xaxis.title.text
+            self.figure.layout.yaxis.title.text = fresh.layout.yaxis.title.text
         self.redraws += 1

@@ -15,6 +15,7 @@ import pandas as pd
 
 from accelforge import columns as col
 from accelforge.mapper.progress import RunProgress
+from accelforge.units import NO_UNITS, Units
 
 __all__ = ["RunHandle", "Starter", "Update", "default_starter"]
 
@@ -65,6 +66,8 @@ class Update:
         ``"partial (CANCELLED)"`` (any status but OK) once it ended; None without a front.
     objectives : tuple of str
         The front's objective columns (``Mappings.objectives``; empty: energy and latency).
+    units : Units
+        The units of the spec's results, for axis titles and hover labels.
     """
 
     version: int
@@ -80,6 +83,7 @@ class Update:
     label: str = ""
     front_basis: str | None = None
     objectives: tuple[str, ...] = ()
+    units: Units = NO_UNITS
 
 
 def default_starter(n_workers: int | None = None) -> Starter:

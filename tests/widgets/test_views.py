@@ -226,6 +226,30 @@ def test_a_new_explorer_closes_the_previous_one_and_cancels_its_run(spec) -> Non
             assert not second.ticker.active
 
 
+def test_axes_hover_and_inspector_carry_the_specs_units(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)  # simple.yaml: unit energies, per-cycle throughput
+        layout = explorer.front.figure.layout
+        assert (layout.xaxis.title.text, layout.yaxis.title.text) == (
+            "latency (cycles)",
+            "energy (energy units)",
+        )
+        hover = explorer.front.figure.data[-1].hovertemplate
+        assert "latency (cycles) %{x:.4g}" in hover and "energy (energy units)" in hover
+        clouds = explorer.clouds.figure.layout
+        assert clouds.xaxis.title.text == "latency (cycles)"
+        explorer.controller.set_axes(x="usage GlobalBuffer", y="energy")
+        explorer.tick(force=True)
+        assert layout.xaxis.title.text == "usage GlobalBuffer (fraction of capacity)"
+        explorer.inspect(0)
+        inspector = explorer.inspector.figure.layout
+        assert inspector.yaxis.title.text == "energy (energy units)"
+        assert inspector.yaxis2.title.text == "latency (cycles)"
+    finally:
+        explorer.close()
+
+
 def test_projected_axes_draw_points_without_a_line(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     try:
@@ -285,3 +309,19 @@ def test_expression_values_are_shown_as_notes(spec) -> None:
     form.rows["max_loops"].unlimited.value = False
     form.rows["max_loops"].box.value = 4
     assert spec.mapper.ffm.max_loops == 4
+
+
+def test_limit_fields_show_units_and_tooltips_are_plain_text(spec) -> None:
+    from accelforge.widgets._fields import plain_text
+
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        memory = explorer.form.rows["memory_limit"].label.value
+        time_limit = explorer.form.rows["time_limit"].label.value
+        assert ">memory limit (B)<" in memory and ">time limit (s)<" in time_limit
+        for row in explorer.form.rows.values():
+            assert "``" not in row.label.value and ":func:" not in row.label.value
+    finally:
+        explorer.close()
+    rst = "Seconds; ``inf``: none. See :func:`~accelforge.mapper.start`, :ref:`docs <x>`, *a*."
+    assert plain_text(rst) == "Seconds; inf: none. See start, docs, a."
