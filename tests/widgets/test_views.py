@@ -44,7 +44,7 @@ def test_form_is_generated_with_the_right_controls(spec) -> None:
     assert isinstance(limit.box, widgets.IntText) and limit.unlimited.value is True
     assert limit.box.disabled
     assert isinstance(form.rows["time_limit"].box, widgets.FloatText)
-    assert "(1 + ``objective_tolerance``)" in tolerance.box.tooltip
+    assert "(1 + objective_tolerance) times optimal" in tolerance.box.tooltip  # plain text
     assert form.metric_buttons["ENERGY"].value and form.metric_buttons["LATENCY"].value
     assert not form.metric_buttons["RESOURCE_USAGE"].value
     assert "af-field-objective_tolerance" in tolerance.widget._dom_classes
