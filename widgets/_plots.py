@@ -70,12 +70,13 @@ def clouds_figure(update: Update) -> go.Figure:
     return figure
 
 
-def _cloud_trace(data: pd.DataFrame | None, colour: str | None, legend: bool) -> go.Scatter:
+def _cloud_trace(data: pd.DataFrame | None, colour: str | None, legend: bool) -> go.Scattergl:
+    """One Einsum's pmappings, drawn with WebGL (thousands of points stay cheap to redraw)."""
     values = _column(data, colour)
     marker: dict[str, Any] = {"size": 5, "opacity": 0.5, "color": "#7f7f7f", "showscale": False}
     if values:
         marker.update(color=values, colorscale="Viridis", showscale=legend)
-    return go.Scatter(
+    return go.Scattergl(
         x=_column(data, col.LATENCY),
         y=_column(data, col.ENERGY),
         mode="markers",

@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--enable-unsafe-swiftshader",  # WebGL (the clouds' Scattergl) without a GPU
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",

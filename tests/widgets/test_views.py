@@ -109,6 +109,7 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         assert explorer.progress_bar.value == 100
         clouds = explorer.clouds.figure
         assert len(clouds.data) == 4 and len(clouds.data[0].x) == 250
+        assert clouds.data[0].type == "scattergl"  # WebGL: big clouds redraw cheaply
         assert "usage GlobalBuffer" in explorer.axis_x.options
         explorer.inspect(2)
         assert "mapping 2" in explorer.inspector.title.value
