@@ -117,6 +117,27 @@ def test_jobs_start_with_one_template_per_einsum() -> None:
     assert heads == [0, 1, 2]
 
 
+def test_each_einsum_starts_with_its_first_unfused_template_when_it_has_one() -> None:
+    from accelforge.mapper._run.anytime import unfused
+
+    spec = _spec(3, 16)
+    spec.arch.components["MainMemory"].tensors.may_keep = "All"  # intermediates may stay there
+    context = PmappingContext.build(spec)
+    plan = make_plan(context, list(spec.evaluate_workload().einsums))
+    order = incumbent_first(plan, context)
+    heads = [plan.units[plan.jobs[j][0]] for j in order[:3]]
+    assert [plan.einsums.index(t.einsum) for t in heads] == [0, 1, 2]
+    assert all(unfused(t.path, "MainMemory") for t in heads)
+    for template in heads:  # the first such template of its Einsum
+        earlier = [u for u in plan.units if u.einsum == template.einsum][: template.ordinal]
+        assert not any(unfused(u.path, "MainMemory") for u in earlier)
+    run = start(spec, n_workers=1)
+    first = next(e for e in run.events() if isinstance(e, FrontUpdate))
+    assert first.basis == "partial join" and first.templates_done == 3  # at once
+    run.cancel()
+    run.result(timeout=BOUND)
+
+
 def test_resource_usage_front_is_non_dominated_in_every_objective_column() -> None:
     spec = matmul_chain(2, 32, 4096)
     spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.RESOURCE_USAGE

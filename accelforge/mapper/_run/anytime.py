@@ -16,8 +16,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from accelforge.mapper._join.evaluate import join_and_evaluate
-from accelforge.mapper._pmappings.make import Pmappings
+from accelforge.mapper._pmappings.make import PmappingContext, Pmappings
 from accelforge.mapper.events import FrontUpdate
+from accelforge.model.paths import EinsumPath, Hold, Loop
 
 if TYPE_CHECKING:
     from accelforge.frontend.spec import Spec
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
     from accelforge.mapper._run.plan import Plan, UnitResult
     from accelforge.results import Mappings
 
-__all__ = ["FrontKeeper", "incumbent_first", "pmappings_found"]
+__all__ = [
+    "FrontKeeper",
+    "IncumbentSnapshots",
+    "incumbent_first",
+    "outermost_memory",
+    "pmappings_found",
+]
 
 
 class _Stopped(Exception):
@@ -54,6 +61,8 @@ class FrontKeeper:
         self._latest: Mappings | None = None
         self._thread: threading.Thread | None = None
         self._stopped = threading.Event()
+        self._final = threading.Event()
+        self._keep_first = False
         self._joined_generation = -1
         self._last_end = -float("inf")
 
@@ -84,14 +93,21 @@ class FrontKeeper:
         )
         self._thread.start()
 
-    def stop(self) -> None:
-        """No more partial joins; one in flight stops at its next join step."""
+    def stop(self, *, keep_first: bool = False) -> None:
+        """No more partial joins; one in flight stops at its next join step.
+
+        With ``keep_first`` (the tile search ended and the final join starts), a join in
+        flight while no front exists yet runs on and emits the run's first front, unless the
+        final front comes first.
+        """
+        self._keep_first = keep_first
         self._stopped.set()
 
     def finish(self, final: Mappings | None) -> Mappings | None:
         """Stop, and emit the run's final front (``final``, else the latest); return it."""
         self.stop()
         with self._lock:
+            self._final.set()
             if final is not None:
                 self._latest = final
             front = self._latest
@@ -114,7 +130,7 @@ class FrontKeeper:
         if not len(mappings):
             return
         with self._lock:  # emit under the lock: no partial front after the final one
-            if self._stopped.is_set():
+            if self._unwanted():
                 return
             latest = self._latest
             self._latest = mappings if latest is None else latest.merged(mappings)
@@ -123,8 +139,14 @@ class FrontKeeper:
             self._emit(FrontUpdate(front, "partial join", self._elapsed(), templates, seconds))
 
     def _check(self, _stats: JoinStats, _partials: Any) -> None:
-        if self._stopped.is_set():
+        if self._unwanted():
             raise _Stopped
+
+    def _unwanted(self) -> bool:
+        """Whether the partial join in flight is no longer wanted (see :meth:`stop`)."""
+        if self._final.is_set():
+            return True
+        return self._stopped.is_set() and not (self._keep_first and self._latest is None)
 
 
 def pmappings_found(
@@ -147,14 +169,72 @@ def pmappings_found(
     return pmappings, sum(u is not None for u in units)
 
 
-def incumbent_first(plan: Plan) -> list[int]:
-    """Job order: each Einsum's first job, then the rest, so every Einsum soon has pmappings."""
-    seen: set[int] = set()
-    first: list[int] = []
+class IncumbentSnapshots:
+    """What partial joins join: the incumbent units alone first, then all found so far.
+
+    The incumbents are the first job of each Einsum in ``order`` (:func:`incumbent_first`):
+    unfused where possible, so their join is quick and the first front comes at once,
+    whatever else has completed meanwhile. Once they are all in (or one found nothing),
+    every unit reported so far.
+    """
+
+    def __init__(self, plan: Plan, context: PmappingContext, order: list[int]) -> None:
+        self._plan, self._context = plan, context
+        self._incumbents = {u for job in order[: len(plan.einsums)] for u in plan.jobs[job]}
+        self._first_done = False
+
+    def __call__(self, units: list[UnitResult | None]) -> tuple[Pmappings, int] | None:
+        """The pmappings to join now (and how many units they cover), or None."""
+        if not self._first_done:
+            mine = [u if i in self._incumbents else None for i, u in enumerate(units)]
+            taken = pmappings_found(self._plan, mine, self._context)
+            reported = all(units[i] is not None for i in self._incumbents)
+            self._first_done = taken is not None or reported
+            if taken is not None or not reported:
+                return taken
+        return pmappings_found(self._plan, units, self._context)
+
+
+def incumbent_first(plan: Plan, context: PmappingContext | None = None) -> list[int]:
+    """Job order: one job per Einsum first, then the rest, so every Einsum soon has pmappings.
+
+    Each Einsum's first job is its first unfused template (every tensor held in the Einsum's
+    outermost memory, read from ``context``, above any loop), if it has one: unfused
+    pmappings of neighbours always join, so the first partial join finds a front at once;
+    fused first templates may not line up. Without ``context``, each Einsum's first job.
+    """
+    first: dict[int, int] = {}
+    fallback: dict[int, int] = {}
+    tops: dict[int, str | None] = {}
     for job, indices in enumerate(plan.jobs):
         position = plan.einsum_of[indices[0]]
-        if position not in seen:
-            seen.add(position)
-            first.append(job)
-    chosen = set(first)
-    return first + [job for job in range(len(plan.jobs)) if job not in chosen]
+        fallback.setdefault(position, job)
+        if context is not None and position not in tops:
+            tops[position] = outermost_memory(context.evaluated(plan.einsums[position])[1])
+        top = tops.get(position)
+        if position not in first and top and unfused(plan.units[indices[0]].path, top):
+            first[position] = job
+    chosen = [first.get(position, fallback[position]) for position in sorted(fallback)]
+    taken = set(chosen)
+    return chosen + [job for job in range(len(plan.jobs)) if job not in taken]
+
+
+def unfused(path: EinsumPath, outermost: str) -> bool:
+    """Whether every tensor's first holder is ``outermost``, above every loop."""
+    tensors = {n.tensor for n in path.nodes if isinstance(n, Hold)}
+    backed: set[str] = set()
+    for node in path.nodes:
+        if isinstance(node, Loop):
+            break
+        if isinstance(node, Hold) and node.tensor not in backed:
+            if node.component != outermost:
+                return False
+            backed.add(node.tensor)
+    return bool(tensors) and backed == tensors
+
+
+def outermost_memory(arch: Any) -> str | None:
+    """The name of an evaluated architecture's first enabled memory."""
+    return next(
+        (n.name for n in arch.nodes if getattr(n, "kind", "") == "Memory" and n.enabled), None
+    )

@@ -5,10 +5,9 @@
 background thread in the calling process submits one unit per template to an executor (at most
 two per worker in flight, so cancelling is quick; twin templates, whose searches are equal up to
 names, travel with the first of them so that one process searches once), collects the results
-and releases them as
-events **in template order**, whatever order they complete in: the event sequence and the
-pmapping tables, hence the front, are the same for any number of workers. Then it joins, in
-that thread, emitting a ``JoinStep`` per Einsum, and ends with exactly one ``RunFinished``.
+and releases them as events **in template order**, whatever order they complete in: the event
+sequence and the pmapping tables, hence the front, are the same for any number of workers. Then
+it joins, in that thread, emitting a ``JoinStep`` per Einsum, and ends with one ``RunFinished``.
 
 Limits are cooperative; nothing is killed. The parent checks cancel and ``time_limit`` every
 0.1 s while waiting for units: at 80 % of the budget no unit starts (workers also refuse units
@@ -41,7 +40,7 @@ from accelforge.mapper._pmappings.make import (
     Pmappings,
     twin_pmappings,
 )
-from accelforge.mapper._run.anytime import FrontKeeper, incumbent_first, pmappings_found
+from accelforge.mapper._run.anytime import FrontKeeper, IncumbentSnapshots, incumbent_first
 from accelforge.mapper._run.plan import Plan, UnitResult, make_plan
 from accelforge.mapper._run.report import (
     no_mapping_message,
@@ -340,7 +339,8 @@ class MapperRun:
         window = 1 if in_process else 2 * self._executor.n_workers
         pending: dict[cf.Future[Outcome], int] = {}
         jobs = self._plan.jobs
-        order = incumbent_first(self._plan)
+        order = incumbent_first(self._plan, self._context)
+        self._snapshots = IncumbentSnapshots(self._plan, self._context, order)
         submitted, stop = 0, None
         while True:
             if self._cancel.is_set():
@@ -477,7 +477,7 @@ class MapperRun:
             self._finish("TIME_LIMIT")
             return
         began = time.monotonic()
-        self._keeper.stop()  # the final join needs the cores; its front supersedes them
+        self._keeper.stop(keep_first=True)  # later fronts: the final join supersedes them
         try:
             mappings, dropped = join_and_evaluate(
                 self._context.spec, self.pmappings, on_step=self._on_step, ties=self._ties
@@ -589,7 +589,7 @@ class MapperRun:
     def _snapshot(self) -> tuple[Pmappings, int] | None:
         with self._cond:
             units = list(self._units)
-        return pmappings_found(self._plan, units, self._context)
+        return self._snapshots(units)
 
 
 class _Stop(Exception):
