@@ -20,12 +20,20 @@ This module adds the slider's range and the ``Metrics`` toggle buttons.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from accelforge.frontend.mapper.fields import FieldMeta
 
-__all__ = ["MetricOption", "metric_options", "plain_text", "slider_range"]
+__all__ = [
+    "MetricOption",
+    "format_number",
+    "metric_options",
+    "parse_number",
+    "plain_text",
+    "slider_range",
+]
 
 _SLIDER_STEP = 0.01
 
@@ -58,6 +66,44 @@ def plain_text(rst: str) -> str:
     text = re.sub(r"``([^`]*)``", r"\1", text)
     text = re.sub(r"\*\*([^*]+)\*\*|\*([^*]+)\*", lambda m: m.group(1) or m.group(2), text)
     return " ".join(text.split())
+
+
+_WHOLE = re.compile(r"^[+-]?\d+$")
+_UNLIMITED_WORDS = {"inf", "+inf", "infinity", "unlimited"}
+
+
+def parse_number(text: str, field: FieldMeta) -> tuple[float | int | None, str | None]:
+    """``(value, None)`` for text a numeric field accepts; ``(None, message)`` otherwise.
+
+    Whole numbers only for ``int`` and ``limit`` fields ("2.5" is refused, not read as 25);
+    ``inf`` only where the field allows no limit; never NaN, never a number too large to
+    represent (``1e400``). Bounds are the settings' own check, after this.
+    """
+    raw = str(text).strip()
+    whole = field.kind in ("int", "limit")
+    kind = "a whole number" if whole else "a number"
+    if raw.lower() in _UNLIMITED_WORDS:
+        if field.allows_unlimited:
+            return float("inf"), None
+        return None, f"{field.name} must be {kind}; it has no 'unlimited'. Got {raw!r}."
+    if whole:
+        if _WHOLE.match(raw):
+            return int(raw), None
+        return None, f"{field.name} must be {kind} (like 4). Got {raw!r}."
+    try:
+        value = float(raw)
+    except ValueError:
+        return None, f"{field.name} must be {kind} (like 0.05). Got {raw!r}."
+    if math.isnan(value) or math.isinf(value):
+        return None, f"{field.name} must be {kind} within range. Got {raw!r}."
+    return value, None
+
+
+def format_number(value: float | int) -> str:
+    """A value as a numeric box shows it (``0.05``, ``4``, ``inf``)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+        return str(int(value)) if not math.isinf(value) else "inf"
+    return "inf" if isinstance(value, float) and math.isinf(value) else repr(value)
 
 
 @dataclass(frozen=True)

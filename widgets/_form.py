@@ -13,7 +13,13 @@ import html
 from typing import Any
 
 import ipywidgets as widgets
-from accelforge.widgets._fields import metric_options, plain_text, slider_range
+from accelforge.widgets._fields import (
+    format_number,
+    metric_options,
+    parse_number,
+    plain_text,
+    slider_range,
+)
 from accelforge.widgets._form_model import METRICS, FormModel
 from accelforge.widgets._ticker import Ticker
 
@@ -31,6 +37,8 @@ _SECTIONS: dict[FieldKind, str] = {
     "text": "Other settings",
 }
 _LABEL = widgets.Layout(width="24em", min_width="24em")
+_NUMERIC: tuple[FieldKind, ...] = ("int", "limit", "number", "fraction")
+"""Kinds typed into a text box and read by :func:`parse_number`."""
 
 
 def _message_html(message: str | None, *, note: bool = False) -> str:
@@ -65,15 +73,13 @@ class _Row:
         narrow = widgets.Layout(width="9em")
         if kind == "bool":
             self.box = widgets.Checkbox(indent=False, tooltip=tip)
-        elif kind in ("int", "limit"):
-            self.box = widgets.IntText(tooltip=tip, layout=narrow)
-        elif kind in ("number", "fraction"):
-            self.box = widgets.FloatText(tooltip=tip, layout=narrow, step=0.001)
+        elif kind in _NUMERIC:  # read by parse_number: "2.5" in a whole-number box is refused
+            self.box = widgets.Text(tooltip=tip, layout=narrow, continuous_update=False)
         else:
             self.box = widgets.Text(tooltip=tip, layout=narrow)
         if self.field.allows_unlimited:  # the finite value offered when "unlimited" is unticked
             low = self.field.minimum or 0
-            self.box.value = low if self.field.min_inclusive else low + 1
+            self.box.value = format_number(low if self.field.min_inclusive else low + 1)
         self.box.observe(self._box_changed, "value")  # after setting it: no write-back here
         controls: list[widgets.Widget] = [self.box]
         if kind == "fraction":
@@ -94,17 +100,30 @@ class _Row:
 
     def _box_changed(self, change: dict[str, Any]) -> None:
         if not self._quiet:
-            self.model.set(self.field.name, change["new"])
+            self._set_from_box(change["new"])
+
+    def _set_from_box(self, value: Any) -> None:
+        if self.field.kind not in _NUMERIC:
+            self.model.set(self.field.name, value)
+            return
+        number, error = parse_number(value, self.field)
+        if error is not None:
+            self.model.reject(self.field.name, error)
+        else:
+            self.model.set(self.field.name, number)
 
     def _slider_changed(self, change: dict[str, Any]) -> None:
-        if not self._quiet:
-            self.box.value = change["new"]  # the box is authoritative; it sets the model
+        if not self._quiet:  # the box is authoritative; it sets the model
+            self.box.value = format_number(change["new"])
 
     def _unlimited_changed(self, change: dict[str, Any]) -> None:
         if self._quiet:
             return
         self.box.disabled = change["new"]
-        self.model.set(self.field.name, float("inf") if change["new"] else self.box.value)
+        if change["new"]:
+            self.model.set(self.field.name, float("inf"))
+        else:
+            self._set_from_box(self.box.value)
 
     # --- model -> view ------------------------------------------------------------------
 
@@ -124,7 +143,7 @@ class _Row:
                 self.box.disabled = unlimited
                 if unlimited:
                     return
-            self.box.value = value
+            self.box.value = format_number(value) if self.field.kind in _NUMERIC else value
             if self.slider is not None:
                 self.slider.value = min(max(float(value), self.slider.min), self.slider.max)
         finally:

@@ -123,6 +123,13 @@ class FormModel:
         self._notify(name)
         return message
 
+    def reject(self, name: str, message: str) -> None:
+        """Record text the form could not read as a value of ``name`` (Run stays disabled)."""
+        self._check_name(name)
+        with self._lock:
+            self._errors[name] = message
+        self._notify(name)
+
     def set_metric(self, member: str, on: bool) -> str | None:
         """Switch one ``Metrics`` member on or off (a toggle button)."""
         current = self.value(METRICS)

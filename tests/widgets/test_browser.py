@@ -171,7 +171,7 @@ def _drive(page, address: str, shots: Path) -> None:
 
     # Drag the objective_tolerance slider to the right; the number box follows.
     row = page.locator(".af-field-objective_tolerance")
-    box = row.locator("input[type=number]")
+    box = row.locator("input[type=text]")
     before = float(box.input_value())
     row.scroll_into_view_if_needed()
     handle = row.locator(".noUi-handle").first
@@ -184,7 +184,7 @@ def _drive(page, address: str, shots: Path) -> None:
     page.mouse.up()
     page.wait_for_function(
         "([sel, old]) => parseFloat(document.querySelector(sel).value) > old",
-        arg=[".af-field-objective_tolerance input[type=number]", before],
+        arg=[".af-field-objective_tolerance input[type=text]", before],
     )
     moved = float(box.input_value())
     page.screenshot(path=str(shots / "explorer-form.png"))

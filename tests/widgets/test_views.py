@@ -38,12 +38,12 @@ def test_form_is_generated_with_the_right_controls(spec) -> None:
     assert set(form.rows) == {n for n in af.FFM.model_fields if not n.startswith("_")}
     tolerance = form.rows["objective_tolerance"]
     assert isinstance(tolerance.slider, widgets.FloatSlider)
-    assert isinstance(tolerance.box, widgets.FloatText) and tolerance.unlimited is None
+    assert isinstance(tolerance.box, widgets.Text) and tolerance.unlimited is None
     assert isinstance(form.rows["explore_loop_orders"].box, widgets.Checkbox)
     limit = form.rows["max_fused_loops"]
-    assert isinstance(limit.box, widgets.IntText) and limit.unlimited.value is True
+    assert isinstance(limit.box, widgets.Text) and limit.unlimited.value is True
     assert limit.box.disabled
-    assert isinstance(form.rows["time_limit"].box, widgets.FloatText)
+    assert isinstance(form.rows["time_limit"].box, widgets.Text)
     assert "(1 + objective_tolerance) times optimal" in tolerance.box.tooltip  # plain text
     assert form.metric_buttons["ENERGY"].value and form.metric_buttons["LATENCY"].value
     assert not form.metric_buttons["RESOURCE_USAGE"].value
@@ -54,10 +54,10 @@ def test_form_edits_the_object(spec) -> None:
     form = FFMForm(spec, watch=False)
     form.rows["objective_tolerance"].slider.value = 0.05
     assert spec.mapper.ffm.objective_tolerance == pytest.approx(0.05)
-    assert form.rows["objective_tolerance"].box.value == pytest.approx(0.05)
+    assert form.rows["objective_tolerance"].box.value == "0.05"
     limit = form.rows["max_fused_loops"]
     limit.unlimited.value = False
-    limit.box.value = 2
+    limit.box.value = "2"
     assert spec.mapper.ffm.max_fused_loops == 2
     limit.unlimited.value = True
     assert math.isinf(spec.mapper.ffm.max_fused_loops)
@@ -72,7 +72,7 @@ def test_object_edits_reach_the_form(spec) -> None:
     spec.mapper.metrics = af.Metrics.LATENCY
     assert set(form.refresh()) == {"objective_tolerance", "max_loops", "metrics"}
     assert form.rows["objective_tolerance"].slider.value == pytest.approx(0.2)
-    assert form.rows["max_loops"].box.value == 5 and not form.rows["max_loops"].unlimited.value
+    assert form.rows["max_loops"].box.value == "5" and not form.rows["max_loops"].unlimited.value
     assert not form.metric_buttons["ENERGY"].value
 
 
@@ -80,12 +80,12 @@ def test_invalid_value_shows_the_message_and_disables_run(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     try:
         row = explorer.form.rows["objective_tolerance"]
-        row.box.value = 1.5
+        row.box.value = "1.5"
         assert "must be a number &gt;= 0 and &lt; 1" in row.message.value
         assert "Got 1.5 instead" in row.message.value
         assert explorer.run_button.disabled
         assert spec.mapper.ffm.objective_tolerance == 0.0
-        row.box.value = 0.1
+        row.box.value = "0.1"
         assert row.message.value == "" and not explorer.run_button.disabled
     finally:
         explorer.close()
@@ -303,12 +303,44 @@ def test_building_the_views_leaves_the_spec_untouched(spec) -> None:
     assert spec.mapper.to_section() == before
 
 
+@pytest.mark.parametrize(
+    ("field", "text", "message"),
+    [
+        ("max_loops", "2.5", "max_loops must be a whole number (like 4). Got &#x27;2.5&#x27;."),
+        ("max_loops", "abc", "max_loops must be a whole number (like 4). Got &#x27;abc&#x27;."),
+        ("time_limit", "1e400", "time_limit must be a number within range. Got &#x27;1e400&#x27;."),
+        ("time_limit", "abc", "time_limit must be a number (like 0.05). Got &#x27;abc&#x27;."),
+        (
+            "objective_tolerance",
+            "inf",
+            "objective_tolerance must be a number; it has no &#x27;unlimited&#x27;. Got",
+        ),
+    ],
+)
+def test_numeric_boxes_refuse_bad_text_with_a_message(spec, field, text, message) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        row = explorer.form.rows[field]
+        if row.unlimited is not None:
+            row.unlimited.value = False
+        before = getattr(spec.mapper.ffm, field)
+        row.box.value = text
+        assert message in row.message.value
+        assert explorer.run_button.disabled and getattr(spec.mapper.ffm, field) == before
+        good = "0.25" if field == "objective_tolerance" else "3"
+        row.box.value = good
+        assert row.message.value == "" and not explorer.run_button.disabled
+        assert getattr(spec.mapper.ffm, field) == float(good)
+    finally:
+        explorer.close()
+
+
 def test_expression_values_are_shown_as_notes(spec) -> None:
     spec.mapper.ffm.max_loops = "2 * 3"
     form = FFMForm(spec, watch=False)
     assert "expression &#x27;2 * 3&#x27;" in form.rows["max_loops"].message.value
     form.rows["max_loops"].unlimited.value = False
-    form.rows["max_loops"].box.value = 4
+    form.rows["max_loops"].box.value = "4"
     assert spec.mapper.ffm.max_loops == 4
 
 
