@@ -111,6 +111,7 @@ class ExplorerController:
         self._mappings: dict[int, Any] = {}
         self._axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
         self._units: Units | None = None
+        self._selected: tuple[int, int, Any] | None = None
 
     @property
     def units(self) -> Units:
@@ -373,8 +374,35 @@ class ExplorerController:
                 raise IndexError("There is no front yet: run the mapper first.")
             if not 0 <= index < len(run.front):
                 raise IndexError(f"The front has {len(run.front)} points; got index {index}.")
-            mappings = self._mappings.get(position)
+            mappings = self._mappings.get(position, self._live_mappings(run))
+            self._selected = (position, index, mappings)
             return make_selection(index, run.front.iloc[index], run.einsums, mappings)
+
+    def _live_mappings(self, run: RunModel) -> Any | None:
+        """The running handle's latest front as Mappings, if it is the one drawn (else None)."""
+        front = getattr(self._handle, "front", None)
+        if run is not self.current or run.finished or not callable(front):
+            return None
+        mappings = front()
+        if mappings is None or run.front is None or len(mappings) != len(run.front):
+            return None
+        same = mappings.data[col.ENERGY].to_numpy() == run.front[col.ENERGY].to_numpy()
+        return mappings if bool(same.all()) else None
+
+    def selected_yaml(self) -> bytes:
+        """The selected point's mapping as YAML (a ``mapping:`` section a spec can load).
+
+        Raises
+        ------
+        RuntimeError
+            When no point is selected, or its mapping is not available.
+        """
+        if self._selected is None:
+            raise RuntimeError("Click a point of the joined front first.")
+        _, index, mappings = self._selected
+        if mappings is None:
+            raise RuntimeError("This point's mapping is not available yet; wait for the front.")
+        return str(mappings[index].to_yaml()).encode()
 
     # --- exports -----------------------------------------------------------------------
 

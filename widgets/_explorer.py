@@ -162,6 +162,7 @@ class Explorer(widgets.VBox):
         """Start a run (as the Run button does); with ``wait``, block and draw the result."""
         try:
             self.controller.run()
+            self.inspector.mark_stale()
         except (RuntimeError, SpecError) as err:
             self._show_status(str(err), error=True)
             return
@@ -182,11 +183,13 @@ class Explorer(widgets.VBox):
         return done
 
     def inspect(self, index: int) -> None:
-        """Show front point ``index`` in the inspector (as a click on it does)."""
+        """Show front point ``index`` in the inspector (as a click on it does); highlight it."""
         try:
             self.inspector.show(self.controller.select(index), self.controller.units)
         except IndexError as err:
             self.inspector.show_error(str(err))
+            return
+        self.front.highlight(index)
 
     def close(self) -> None:
         """Stop the UI task, cancel a run still going, and close the widgets (idempotent).
@@ -288,6 +291,9 @@ class Explorer(widgets.VBox):
                 mime,
                 functools.partial(c.export_figure, fmt),
             )
+        buttons["mapping-yaml"] = DownloadButton(
+            "selected mapping YAML", "mapping.yaml", "application/x-yaml", c.selected_yaml
+        )
         for key, button in buttons.items():
             button.add_class(f"af-download-{key}")
         return buttons

@@ -54,6 +54,16 @@ class Inspector(widgets.VBox):
                 trace.x = [str(i) for i in series.index]
                 trace.y = series.tolist()
 
+    def mark_stale(self) -> None:
+        """Say the point shown belongs to an earlier run (a new run started)."""
+        if self.selection is None:
+            return
+        shown = html.escape(self.selection.summary())
+        self.title.value = (
+            f'<span style="color:#777"><b>Inspecting {shown}</b> from an earlier run; '
+            "click a point of the current front.</span>"
+        )
+
     def show_error(self, message: str) -> None:
         """Say why nothing can be shown (no front yet, a bad index)."""
         self.title.value = f'<span style="color:#b00020">{html.escape(message)}</span>'

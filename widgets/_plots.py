@@ -143,6 +143,8 @@ def _front_traces(update: Update) -> list[go.Scatter]:
             customdata=order,
             mode="lines+markers" if _is_objective_plane(update) else "markers",
             name=_front_name(update, bool(previous)),
+            selected={"marker": {"size": 16, "color": "#d62728"}},
+            unselected={"marker": {"opacity": 0.55}},
             marker=marker,
             line={"color": "#1f77b4"},
             text=[f"mapping {i}" for i in order],
@@ -291,6 +293,7 @@ class FrontView:
         self.figure = go.FigureWidget(front_figure(empty))
         self.redraws = 0
         self._on_click = on_click
+        self._run, self._selected = -1, None
         self.figure.data[-1].on_click(self._clicked)
 
     def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
@@ -300,8 +303,17 @@ class FrontView:
             index = int(indices[0])
             self._on_click(int(rows[index]) if index < len(rows) else index)
 
+    def highlight(self, row: int | None) -> None:
+        """Mark front row ``row`` as selected (larger, the others faded); None clears it."""
+        current = self.figure.data[-1]
+        rows = list(current.customdata or [])
+        self._selected = row
+        current.selectedpoints = [rows.index(row)] if row in rows else None
+
     def apply(self, update: Update) -> None:
         """Restyle every trace from ``update`` in one batch."""
+        if update.run_index != self._run:
+            self._run, self._selected = update.run_index, None  # a new run: nothing selected
         fresh = front_figure(update)
         with self.figure.batch_update():
             for target, source in zip(self.figure.data, fresh.data, strict=True):
@@ -317,6 +329,9 @@ class FrontView:
                     customdata=source.customdata,
                 )
             self.figure.layout.title.text = fresh.layout.title.text
+            rows = list(fresh.data[-1].customdata or [])
+            picked = [rows.index(self._selected)] if self._selected in rows else None
+            self.figure.data[-1].selectedpoints = picked
             self.figure.layout.xaxis.title.text = fresh.layout.xaxis.title.text
             self.figure.layout.yaxis.title.text = fresh.layout.yaxis.title.text
         self.redraws += 1

@@ -270,6 +270,44 @@ def test_projected_axes_draw_points_without_a_line(spec) -> None:
         explorer.close()
 
 
+def test_the_clicked_point_is_highlighted_and_goes_stale_with_a_new_run(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)
+        explorer.inspect(0)  # row 0 is drawn last: points go by increasing latency
+        current = explorer.front.figure.data[-1]
+        assert list(current.selectedpoints) == [2]
+        with pytest.raises(RuntimeError, match="not available yet"):
+            explorer.controller.selected_yaml()  # the fake run has no Mappings
+        explorer.run(wait=True, timeout=10)
+        assert "from an earlier run" in explorer.inspector.title.value
+        assert explorer.front.figure.data[-1].selectedpoints is None
+    finally:
+        explorer.close()
+
+
+def test_selected_mapping_downloads_as_yaml_a_spec_can_load(spec) -> None:
+    from accelforge.frontend._yaml import load_yaml_text
+    from accelforge.frontend.mapping import Mapping
+    from accelforge.model import evaluate_mapping
+
+    explorer = Explorer(spec, n_workers=1)
+    try:
+        with pytest.raises(RuntimeError, match="Click a point"):
+            explorer.controller.selected_yaml()
+        explorer.run(wait=True, timeout=120)
+        assert explorer.controller.progress.status == "OK"
+        explorer.inspect(0)
+        text = explorer.downloads["mapping-yaml"].download()
+        assert text is not None and text.startswith(b"mapping:")
+        copy = spec.model_copy(deep=True)
+        copy.mapping = Mapping.from_data(load_yaml_text(text.decode(), name="m")["mapping"], ())
+        energy = explorer.controller.front["energy"].iloc[0]
+        assert evaluate_mapping(copy).energy() == pytest.approx(energy, rel=1e-9)
+    finally:
+        explorer.close()
+
+
 def test_download_buttons_send_the_export_bytes(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     try:
