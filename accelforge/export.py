@@ -16,6 +16,7 @@ from accelforge.errors import MissingExtraError
 
 __all__ = [
     "front_html",
+    "meta_path",
     "read_csv",
     "read_excel",
     "read_json",
@@ -73,17 +74,32 @@ def _svg_page(data: pd.DataFrame, x: str, y: str, title: str) -> str:
     )
 
 
+def meta_path(path: str | Path) -> Path:
+    """The metadata sidecar of a CSV file: ``front.csv`` -> ``front.meta.json``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".meta.json")
+
+
 def write_csv(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
-    """CSV with a first ``# {metadata}`` line; ``inf`` is written as ``inf``."""
-    Path(path).write_text(f"# {json.dumps(metadata, default=str)}\n" + data.to_csv(index=False))
+    """A plain CSV (``inf`` written as ``inf``, NaN as empty) and its metadata sidecar.
+
+    ``pd.read_csv(path)`` reads it as it is; the settings go to :func:`meta_path` as JSON.
+    """
+    Path(path).write_text(data.to_csv(index=False))
+    meta_path(path).write_text(json.dumps(metadata, default=str, indent=1))
 
 
 def read_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read :func:`write_csv` output: the data and the metadata."""
+    """Read :func:`write_csv` output: the data and the sidecar's metadata (``{}`` without one).
+
+    Files of earlier versions, whose first line is ``# {metadata}``, are read too.
+    """
     lines = Path(path).read_text().splitlines(keepends=True)
-    has_meta = bool(lines) and lines[0].startswith("# ")
-    metadata = json.loads(lines[0][2:]) if has_meta else {}
-    return pd.read_csv(StringIO("".join(lines[1:] if has_meta else lines))), metadata
+    if lines and lines[0].startswith("# {"):
+        return pd.read_csv(StringIO("".join(lines[1:]))), json.loads(lines[0][2:])
+    sidecar = meta_path(path)
+    metadata = json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+    return pd.read_csv(StringIO("".join(lines))), metadata
 
 
 def write_json(data: pd.DataFrame, path: str | Path, metadata: dict[str, Any]) -> None:
@@ -160,7 +176,7 @@ def read_excel(path: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
 
 
 def write_front(data: pd.DataFrame, folder: str | Path, metadata: dict[str, Any]) -> list[Path]:
-    """Write front.csv, front.parquet, front.json and pareto.html into ``folder``."""
+    """Write front.csv (with front.meta.json), front.parquet, front.json and pareto.html."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     written = [out / "front.csv", out / "front.parquet", out / "front.json", out / "pareto.html"]
@@ -168,4 +184,4 @@ def write_front(data: pd.DataFrame, folder: str | Path, metadata: dict[str, Any]
     write_parquet(data, written[1], metadata)
     write_json(data, written[2], metadata)
     written[3].write_text(front_html(data))
-    return written
+    return [written[0], meta_path(written[0]), *written[1:]]

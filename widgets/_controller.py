@@ -38,7 +38,7 @@ from accelforge.widgets._run_model import (
     thin,
 )
 from accelforge.widgets._selection import Selection, make_selection
-from accelforge.widgets._serialize import figure_bytes, table_bytes
+from accelforge.widgets._serialize import figure_bytes, metadata_bytes, table_bytes
 from accelforge.widgets._types import RunHandle, Starter, Update, default_starter
 
 from accelforge import columns as col
@@ -412,6 +412,10 @@ class ExplorerController:
         if run is None:
             return {"mapper": self.form.mapper.to_section()}
         return {"mapper": run.settings, "run": run.label, "status": run.status}
+
+    def export_metadata(self) -> bytes:
+        """The settings of the latest run as JSON: the CSV exports' ``.meta.json`` sidecar."""
+        return metadata_bytes(self.metadata())
 
     def export_front(self, fmt: str = "csv") -> bytes:
         """The joined front as ``csv``, ``parquet``, ``xlsx`` or ``json`` bytes."""

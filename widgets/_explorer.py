@@ -141,7 +141,13 @@ class Explorer(widgets.VBox):
                 _classed(front_box, "af-front"),
                 self.inspector,
                 widgets.HTML("<b>Export</b>"),
-                _classed(widgets.HBox(list(self.downloads.values())), "af-exports"),
+                _classed(
+                    widgets.HBox(
+                        list(self.downloads.values()),
+                        layout=widgets.Layout(flex_flow="row wrap"),
+                    ),
+                    "af-exports",
+                ),
             ],
             **kwargs,
         )
@@ -291,6 +297,9 @@ class Explorer(widgets.VBox):
                 mime,
                 functools.partial(c.export_figure, fmt),
             )
+        buttons["metadata-json"] = DownloadButton(
+            "settings JSON (CSV sidecar)", "front.meta.json", "application/json", c.export_metadata
+        )
         buttons["mapping-yaml"] = DownloadButton(
             "selected mapping YAML", "mapping.yaml", "application/x-yaml", c.selected_yaml
         )

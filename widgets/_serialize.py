@@ -25,6 +25,7 @@ from accelforge.errors import MissingExtraError
 __all__ = [
     "FIGURE_FORMATS",
     "TABLE_FORMATS",
+    "metadata_bytes",
     "figure_bytes",
     "read_table",
     "table_bytes",
@@ -90,8 +91,18 @@ def table_bytes(data: pd.DataFrame, fmt: str, metadata: dict[str, Any]) -> bytes
     raise ValueError(f"Unknown table format {fmt!r}. Allowed: {', '.join(TABLE_FORMATS)}.")
 
 
-def read_table(content: bytes, fmt: str) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Parse :func:`table_bytes` output back into the DataFrame and the metadata."""
+def metadata_bytes(metadata: dict[str, Any]) -> bytes:
+    """The metadata sidecar of a CSV export (``front.meta.json``), as :mod:`export` writes it."""
+    return json.dumps(metadata, default=str, indent=1).encode()
+
+
+def read_table(
+    content: bytes, fmt: str, sidecar: bytes | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Parse :func:`table_bytes` output back into the DataFrame and the metadata.
+
+    A CSV is plain; its metadata is the ``sidecar`` (:func:`metadata_bytes`), ``{}`` without.
+    """
     if fmt == "xlsx":
         sheets = pd.read_excel(io.BytesIO(content), sheet_name=None, engine="openpyxl")
         data = sheets["data"].replace({"inf": float("inf"), "-inf": float("-inf")})
@@ -103,6 +114,8 @@ def read_table(content: bytes, fmt: str) -> tuple[pd.DataFrame, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="accelforge-import-") as folder:
         path = Path(folder) / f"import.{fmt}"
         path.write_bytes(content)
+        if sidecar is not None and fmt == "csv":
+            export.meta_path(path).write_bytes(sidecar)
         return readers[fmt](path)
 
 

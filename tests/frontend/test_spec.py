@@ -240,7 +240,8 @@ def test_cli_map_default_example(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["map", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("21 Pareto-optimal mapping(s):")
-    front = pd.read_csv(tmp_path / "front.csv", comment="#")
+    front = pd.read_csv(tmp_path / "front.csv")  # plain CSV; settings in front.meta.json
+    assert (tmp_path / "front.meta.json").is_file()
     assert len(front) == 21
     assert front["energy"].min() == 37355520 and front["latency"].min() == 1048576
     assert (

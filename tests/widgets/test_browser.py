@@ -23,9 +23,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
-
-from accelforge import export
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -226,7 +225,14 @@ def _drive(page, address: str, shots: Path) -> None:
         button.click()
     download = download_info.value
     assert download.suggested_filename == "front.csv"
-    data, metadata = export.read_csv(download.path())
+    data = pd.read_csv(download.path())  # a plain CSV: any reader opens it
     assert len(data) == points and {"energy", "latency"} <= set(data.columns)
+    # ... and its settings come as the sidecar front.meta.json.
+    button = page.locator(".af-download-metadata-json button")
+    button.scroll_into_view_if_needed()
+    with page.expect_download() as download_info:
+        button.click()
+    assert download_info.value.suggested_filename == "front.meta.json"
+    metadata = json.loads(Path(download_info.value.path()).read_text())
     assert metadata["mapper"]["ffm"]["objective_tolerance"] == pytest.approx(moved, abs=1e-9)
     inspector.scroll_into_view_if_needed()

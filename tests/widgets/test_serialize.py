@@ -10,7 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from accelforge.widgets import _serialize
-from accelforge.widgets._serialize import figure_bytes, read_table, table_bytes, table_formats
+from accelforge.widgets._serialize import (
+    figure_bytes,
+    metadata_bytes,
+    read_table,
+    table_bytes,
+    table_formats,
+)
 
 from accelforge import export
 from accelforge.errors import MissingExtraError
@@ -28,10 +34,27 @@ def test_bytes_equal_the_files_of_accelforge_export(fmt, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("fmt", table_formats())
 def test_round_trip_keeps_inf_and_metadata(fmt) -> None:
-    data, metadata = read_table(table_bytes(front_frame(), fmt, META), fmt)
+    sidecar = metadata_bytes(META) if fmt == "csv" else None
+    data, metadata = read_table(table_bytes(front_frame(), fmt, META), fmt, sidecar)
     pd.testing.assert_frame_equal(data, front_frame(), check_dtype=False)
     assert math.isinf(data["spare capacity"].iloc[0])
     assert metadata["run"] == "run 1"
+
+
+def test_csv_export_is_plain_and_its_settings_go_to_a_sidecar(tmp_path: Path) -> None:
+    content = table_bytes(front_frame(), "csv", META)
+    (tmp_path / "front.csv").write_bytes(content)
+    plain = pd.read_csv(tmp_path / "front.csv")  # any CSV reader, no options
+    pd.testing.assert_frame_equal(plain, front_frame(), check_dtype=False)
+    assert math.isinf(plain["spare capacity"].iloc[0])
+    export.write_csv(front_frame(), tmp_path / "written.csv", META)
+    assert (tmp_path / "written.meta.json").read_bytes() == metadata_bytes(META)
+    data, metadata = export.read_csv(tmp_path / "written.csv")
+    assert math.isinf(metadata["mapper"]["ffm"]["time_limit"]) and metadata["run"] == "run 1"
+    pd.testing.assert_frame_equal(data, front_frame(), check_dtype=False)
+    legacy = tmp_path / "legacy.csv"  # files of earlier versions: a first "# {...}" line
+    legacy.write_text('# {"run": "old"}\n' + front_frame().to_csv(index=False))
+    assert export.read_csv(legacy)[1] == {"run": "old"}
 
 
 def test_excel_needs_openpyxl(monkeypatch) -> None:
