@@ -19,6 +19,7 @@ from accelforge.frontend.mapper import FFM, Mapper, Metrics
 from accelforge.frontend.spec import Spec
 from accelforge.frontend.variables import Variables
 from accelforge.frontend.workload import Workload
+from accelforge.util import get_n_parallel_jobs, set_n_parallel_jobs
 
 __all__ = [
     "AccelForgeError",
@@ -36,8 +37,10 @@ __all__ = [
     "Workload",
     "arch",
     "examples",
+    "get_n_parallel_jobs",
     "mapper",
     "model",
+    "set_n_parallel_jobs",
 ]
 
 __version__ = "0.1.0"

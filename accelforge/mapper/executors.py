@@ -57,8 +57,10 @@ StartMethod = Literal["spawn", "forkserver"]
 
 
 def default_n_workers() -> int:
-    """The number of CPUs, or 1 when unknown."""
-    return os.cpu_count() or 1
+    """The default worker count: ``af.set_n_parallel_jobs``'s, else the number of CPUs."""
+    from accelforge.util.parallel import get_n_parallel_jobs
+
+    return get_n_parallel_jobs()
 
 
 @runtime_checkable
