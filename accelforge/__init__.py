@@ -5,7 +5,7 @@ metrics and FFM knobs, and explore the results. Shipped examples live in
 ``accelforge.examples``.
 """
 
-from accelforge import arch, examples, mapper, model
+from accelforge import arch, compat, examples, mapper, model
 from accelforge.errors import (
     AccelForgeError,
     ExpressionError,
@@ -36,6 +36,7 @@ __all__ = [
     "Variables",
     "Workload",
     "arch",
+    "compat",
     "examples",
     "get_n_parallel_jobs",
     "mapper",
