@@ -16,7 +16,9 @@ from accelforge.errors import (
 )
 from accelforge.frontend.arch import Arch
 from accelforge.frontend.mapper import FFM, Mapper, Metrics
-from accelforge.frontend.spec import Spec
+from accelforge.frontend.mapping import Mapping
+from accelforge.frontend.renames import Renames
+from accelforge.frontend.spec import Config, Spec
 from accelforge.frontend.variables import Variables
 from accelforge.frontend.workload import Workload
 from accelforge.util import get_n_parallel_jobs, set_n_parallel_jobs
@@ -24,12 +26,15 @@ from accelforge.util import get_n_parallel_jobs, set_n_parallel_jobs
 __all__ = [
     "AccelForgeError",
     "Arch",
+    "Config",
     "ExpressionError",
     "FFM",
     "InvalidMappingError",
     "Mapper",
+    "Mapping",
     "Metrics",
     "MissingExtraError",
+    "Renames",
     "Spec",
     "SpecError",
     "SpecWarning",

@@ -51,3 +51,17 @@ def test_spec_evaluate_mapping_evaluates_its_mapping() -> None:
     best = spec.map_workload_to_arch(print_progress=False)[0]
     spec.mapping = best.mapping
     assert spec.evaluate_mapping().energy() == pytest.approx(best.result.energy(), rel=1e-12)
+
+
+def test_arch_find_and_index_by_name_and_top_level_classes() -> None:
+    arch = _spec().arch
+    assert arch.find("GlobalBuffer") is arch["GlobalBuffer"] is arch.components["GlobalBuffer"]
+    assert isinstance(arch["GlobalBuffer"], af.arch.Memory)
+    assert isinstance(arch["MAC"], af.arch.Compute)
+    with pytest.raises(af.SpecError, match="no node named 'GLB'. Its nodes: MainMemory, Global"):
+        arch.find("GLB")
+    assert {af.Mapping.__name__, af.Renames.__name__, af.Config.__name__} == {
+        "Mapping",
+        "Renames",
+        "Config",
+    }

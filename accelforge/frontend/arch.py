@@ -359,3 +359,21 @@ class Arch(SpecModel):
     def computes(self) -> list[Compute]:
         """Compute units top-down."""
         return [n for n in self.nodes if isinstance(n, Compute)]
+
+    def find(self, name: str) -> Memory | Toll | Compute | Container:
+        """The node named ``name`` (AccelForge's ``arch.find``).
+
+        Raises
+        ------
+        SpecError
+            When no node has that name; the message lists the names there are.
+        """
+        for node in self.nodes:
+            if getattr(node, "name", None) == name:
+                return node
+        names = ", ".join(str(getattr(n, "name", "?")) for n in self.nodes)
+        raise SpecError(f"The arch has no node named {name!r}. Its nodes: {names}.")
+
+    def __getitem__(self, name: str) -> Memory | Toll | Compute | Container:
+        """``arch[name]``: the same as :meth:`find`."""
+        return self.find(name)
