@@ -78,6 +78,19 @@ def _cell_key() -> str:
     return f"cell:{cell}" if cell else "kernel"
 
 
+def _why_no_run(controller: ExplorerController) -> str:
+    """The reason shown beside a disabled Run button (empty when Run may be pressed)."""
+    if controller.running:
+        return "<small>a run is going: Stop it to start another</small>"
+    errors = controller.form.errors
+    if not errors:
+        return ""
+    name, message = next(iter(errors.items()))
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    text = html.escape(f"fix {name} to run{more}: {message}")
+    return f'<small style="color:#b00020">{text}</small>'
+
+
 class Explorer(widgets.VBox):
     """Map ``spec`` live: edit the knobs, Run, watch the fronts, click a point, export.
 
@@ -113,6 +126,8 @@ class Explorer(widgets.VBox):
         self.stop_button = _classed(widgets.Button(description="Stop", icon="stop"), "af-stop")
         self.progress_bar = _classed(widgets.FloatProgress(min=0, max=100), "af-progress")
         self.status = _classed(widgets.HTML(), "af-status")
+        self.run_reason = _classed(widgets.HTML(), "af-run-reason")
+        """Why Run is disabled (empty when it is not)."""
         self.clouds = CloudsView(_classed(widgets.Box(), "af-clouds"))
         self.front = FrontView(self.inspect)
         self.axis_x = widgets.Dropdown(description="x axis", options=[col.LATENCY])
@@ -135,7 +150,9 @@ class Explorer(widgets.VBox):
             [
                 widgets.HTML("<h3>Mapper settings</h3>"),
                 self.form,
-                widgets.HBox([self.run_button, self.stop_button, self.progress_bar]),
+                widgets.HBox(
+                    [self.run_button, self.stop_button, self.progress_bar, self.run_reason]
+                ),
                 self.status,
                 self.clouds.container,
                 _classed(front_box, "af-front"),
@@ -243,6 +260,7 @@ class Explorer(widgets.VBox):
         self.stop_button.disabled = not c.running
         for button in self.downloads.values():
             button.disabled = c.running
+        self.run_reason.value = _why_no_run(c)
 
     def _show_status(
         self,

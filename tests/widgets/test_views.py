@@ -133,6 +133,7 @@ def test_explorer_stop_keeps_the_pmappings(spec) -> None:
         assert handles[0].paused.wait(10)
         explorer.tick(force=True)
         assert explorer.run_button.disabled and not explorer.stop_button.disabled
+        assert "a run is going" in explorer.run_reason.value
         explorer.stop()
         assert explorer.wait(10)
         assert explorer.controller.progress.status == "CANCELLED"
@@ -365,9 +366,11 @@ def test_numeric_boxes_refuse_bad_text_with_a_message(spec, field, text, message
         row.box.value = text
         assert message in row.message.value
         assert explorer.run_button.disabled and getattr(spec.mapper.ffm, field) == before
+        assert f"fix {field} to run" in explorer.run_reason.value  # said beside the button
         good = "0.25" if field == "objective_tolerance" else "3"
         row.box.value = good
         assert row.message.value == "" and not explorer.run_button.disabled
+        assert explorer.run_reason.value == ""
         assert getattr(spec.mapper.ffm, field) == float(good)
     finally:
         explorer.close()
