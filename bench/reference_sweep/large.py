@@ -24,16 +24,14 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import resource
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
 from typing import Any
+
+from child import run_child
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = REPO.parent / "shared" / "reference" / "specs"
@@ -117,29 +115,13 @@ def _one(name: str, side: str, metrics_names: list[str]) -> dict[str, Any]:
 
 def _spawn(python: str, name: str, side: str, metrics: list[str], timeout: float) -> dict:
     cmd = [python, str(Path(__file__).resolve()), "--one", name, "--side", side]
-    cmd += ["--metrics", *metrics]
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="large-") as scratch:
-        proc = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            cmd,
-            cwd=scratch,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # this case's process group only
-            proc.communicate()
-            return {"status": f"timeout (killed after {timeout:.0f} s)", "wall_s": timeout}
-    wall = round(time.perf_counter() - start, 1)
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            return {**json.loads(line[7:]), "wall_s": wall}
-    last = err.strip().splitlines()[-1] if err.strip() else ""
-    return {"status": f"error: {last[:300]}", "wall_s": wall}
+    child = run_child([*cmd, "--metrics", *metrics], timeout, "large-")
+    if child.timed_out:
+        return {"status": f"timeout (killed after {timeout:.0f} s)", "wall_s": timeout}
+    wall = round(child.wall_s, 1)
+    if child.result is not None:
+        return {**child.result, "wall_s": wall}
+    return {"status": f"error: {child.last_error_line[:300]}", "wall_s": wall}
 
 
 def main() -> None:

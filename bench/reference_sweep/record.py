@@ -33,13 +33,12 @@ import json
 import os
 import platform
 import re
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from child import run_child
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = REPO.parent / "shared" / "reference" / "specs"
@@ -191,31 +190,14 @@ def _run_one(case: dict[str, Any], jobs: int) -> dict[str, Any]:
 
 def _run_case_process(case: dict[str, Any], jobs: int, timeout: float) -> dict[str, Any]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", json.dumps(case)]
-    cmd += ["--jobs", str(jobs)]
-    start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="refsweep-") as scratch:
-        proc = subprocess.Popen(  # noqa: S603 - our own script, fixed arguments
-            cmd,
-            cwd=scratch,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)  # the case's own process group only
-            proc.communicate()
-            return {"status": "timeout", "timeout_s": timeout, "wall_s": round(timeout, 1)}
-    wall = round(time.perf_counter() - start, 2)
-    for line in out.splitlines():
-        if line.startswith("RESULT "):
-            result = json.loads(line[len("RESULT ") :])
-            result["wall_s"] = wall
-            return result
-    last = err.strip().splitlines()[-1] if err.strip() else ""
-    return {"status": "error", "error": f"exit {proc.returncode}: {last[:400]}", "wall_s": wall}
+    child = run_child([*cmd, "--jobs", str(jobs)], timeout, "refsweep-")
+    if child.timed_out:
+        return {"status": "timeout", "timeout_s": timeout, "wall_s": round(timeout, 1)}
+    wall = round(child.wall_s, 2)
+    if child.result is not None:
+        return {**child.result, "wall_s": wall}
+    error = f"exit {child.returncode}: {child.last_error_line[:400]}"
+    return {"status": "error", "error": error, "wall_s": wall}
 
 
 def _host() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -120,18 +121,34 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         explorer.close()
 
 
-def test_explorer_stop_keeps_the_pmappings(spec) -> None:
-    handles = []
+def _pausing_starter(stream=None, pause_at: int = 3):
+    """A starter whose runs replay ``stream`` (default ``events()``) and pause before event
+    ``pause_at`` until cancelled; the list collects the run handles."""
+    handles: list[FakeRun] = []
 
     def starter(_spec):
-        handles.append(FakeRun(events(), pause_at=3))
+        handles.append(FakeRun(events() if stream is None else stream, pause_at=pause_at))
         return handles[-1]
 
+    return starter, handles
+
+
+@contextlib.contextmanager
+def _paused_explorer(spec, stream=None, pause_at: int = 3):
+    """An explorer whose run is paused before event ``pause_at`` and drawn; closed after."""
+    starter, handles = _pausing_starter(stream, pause_at)
     explorer = Explorer(spec, starter=starter)
     try:
         explorer.run()
         assert handles[0].paused.wait(10)
         explorer.tick(force=True)
+        yield explorer
+    finally:
+        explorer.close()
+
+
+def test_explorer_stop_keeps_the_pmappings(spec) -> None:
+    with _paused_explorer(spec) as explorer:
         assert explorer.run_button.disabled and not explorer.stop_button.disabled
         assert "a run is going" in explorer.run_reason.value
         explorer.stop()
@@ -139,8 +156,6 @@ def test_explorer_stop_keeps_the_pmappings(spec) -> None:
         assert explorer.controller.progress.status == "CANCELLED"
         assert len(explorer.controller.pmappings()) == 40
         assert not explorer.run_button.disabled and explorer.stop_button.disabled
-    finally:
-        explorer.close()
 
 
 def _with_partial_front() -> list:
@@ -154,17 +169,7 @@ def _with_partial_front() -> list:
 def test_explorer_draws_the_partial_front_live_and_keeps_it_at_stop(spec) -> None:
     stream = _with_partial_front()
     at = next(i for i, e in enumerate(stream) if isinstance(e, FrontUpdate))
-    handles = []
-
-    def starter(_spec):
-        handles.append(FakeRun(stream, pause_at=at + 1))
-        return handles[-1]
-
-    explorer = Explorer(spec, starter=starter)
-    try:
-        explorer.run()
-        assert handles[0].paused.wait(10)
-        explorer.tick(force=True)
+    with _paused_explorer(spec, stream, pause_at=at + 1) as explorer:
         figure = explorer.front.figure
         assert list(figure.data[-1].y) == [200.0, 100.0]  # the partial front, by latency
         assert "partial, improving while the mapper runs" in figure.layout.title.text
@@ -180,36 +185,18 @@ def test_explorer_draws_the_partial_front_live_and_keeps_it_at_stop(spec) -> Non
         assert len(explorer.controller.front) == 2  # inspectable and exportable
         explorer.inspect(1)
         assert "mapping 1" in explorer.inspector.title.value
-    finally:
-        explorer.close()
 
 
 def test_explorer_says_it_waits_for_the_first_front(spec) -> None:
-    handles = []
-
-    def starter(_spec):
-        handles.append(FakeRun(events(), pause_at=3))
-        return handles[-1]
-
-    explorer = Explorer(spec, starter=starter)
-    try:
-        explorer.run()
-        assert handles[0].paused.wait(10)
-        explorer.tick(force=True)
+    with _paused_explorer(spec) as explorer:
         title = explorer.front.figure.layout.title.text
         assert title == "Joined Pareto front: waiting for the first front\u2026"
         explorer.stop()
         assert explorer.wait(10)
-    finally:
-        explorer.close()
 
 
 def test_a_new_explorer_closes_the_previous_one_and_cancels_its_run(spec) -> None:
-    handles = []
-
-    def starter(_spec):
-        handles.append(FakeRun(events(), pause_at=3))
-        return handles[-1]
+    starter, handles = _pausing_starter()
 
     first = Explorer(spec, starter=starter)
     second = None
