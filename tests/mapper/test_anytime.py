@@ -197,3 +197,33 @@ def test_cancel_ends_busy_worker_processes_at_once() -> None:
     run.result(timeout=BOUND)
     assert run.status == "CANCELLED"
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+def test_cancel_during_the_final_join_keeps_the_latest_front() -> None:
+    run = start(_spec(), n_workers=1)
+    fronts = []
+    for event in run.events():
+        if isinstance(event, FrontUpdate):
+            fronts.append(event)
+        if type(event).__name__ == "JoinStep":  # the final join has begun
+            run.cancel()
+            break
+    mappings = run.result(timeout=BOUND)
+    assert run.status == "CANCELLED"
+    assert fronts and fronts[-1].basis == "partial join"
+    assert mappings is not None and len(mappings) == len(fronts[-1].front)
+    pd.testing.assert_frame_equal(mappings.data, fronts[-1].front)
+    _re_evaluates(_spec(), mappings)
+
+
+def test_a_time_limit_ends_with_the_best_front_so_far() -> None:
+    spec = _spec()
+    spec.mapper.ffm.time_limit = 1.0  # the unfused incumbent's front comes well before
+    run = start(spec, n_workers=1)
+    events = list(run.events())
+    mappings = run.result(timeout=BOUND)
+    fronts = [e for e in events if isinstance(e, FrontUpdate)]
+    assert run.status == "TIME_LIMIT"
+    assert fronts and mappings is not None and len(mappings) >= 1
+    pd.testing.assert_frame_equal(mappings.data, fronts[-1].front)
+    _re_evaluates(spec, mappings)
