@@ -109,8 +109,8 @@ def _front_traces(update: Update) -> list[go.Scatter]:
         ordered = _x_order(data, x)
         traces.append(
             go.Scatter(
-                x=[_column(data, x)[i] for i in ordered],
-                y=[_column(data, y)[i] for i in ordered],
+                x=_in_order(data, x, ordered),
+                y=_in_order(data, y, ordered),
                 mode="lines+markers" if _is_objective_plane(update) else "markers",
                 name=label,
                 visible=data is not None,
@@ -138,8 +138,8 @@ def _front_traces(update: Update) -> list[go.Scatter]:
         marker["color"] = ["#1f77b4" if i in on_axes else "#c6dbef" for i in order]
     traces.append(
         go.Scatter(
-            x=[_column(front, x)[i] for i in order],
-            y=[_column(front, y)[i] for i in order],
+            x=_in_order(front, x, order),
+            y=_in_order(front, y, order),
             customdata=order,
             mode="lines+markers" if _is_objective_plane(update) else "markers",
             name=_front_name(update, bool(previous)),
@@ -158,6 +158,12 @@ def _front_traces(update: Update) -> list[go.Scatter]:
 def _label(update: Update, column: str | None) -> str:
     """``column`` with its unit (``"energy (J)"``)."""
     return update.units.label(column or "", update.einsums)
+
+
+def _in_order(data: pd.DataFrame | None, column: str | None, order: list[int]) -> list[Any]:
+    """The values of ``column`` in row order ``order`` (the column is read once)."""
+    values = _column(data, column)
+    return [values[i] for i in order] if values else []
 
 
 def _x_order(front: pd.DataFrame | None, x: str) -> list[int]:
