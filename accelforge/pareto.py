@@ -7,6 +7,7 @@ a tie is interchangeable; the final answer keeps its ties (``keep_ties``, docs/M
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +20,7 @@ __all__ = [
     "pareto_front_2d",
     "pareto_mask",
     "pareto_mask_grouped",
+    "pareto_rows",
     "tolerant_view",
     "unique_rows",
 ]
@@ -85,19 +87,26 @@ def _pareto_mask_2d(values: np.ndarray) -> np.ndarray:
     return mask
 
 
-def pareto_front_2d(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """The rows of ``data`` not dominated in columns ``x`` and ``y``, both minimised.
+def pareto_rows(data: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The rows of ``data`` not dominated in ``columns`` (any number, all minimised).
 
-    The rows keep their index labels and are sorted by ``x``, then ``y``. Rows missing ``x``
-    or ``y`` (NaN) are left out; of rows equal in both only the first is kept (as
-    :func:`pareto_mask` does). Empty when ``data`` lacks either column.
+    The rows keep their index labels and order. Rows missing a value in ``columns`` (NaN) are
+    left out; of rows equal in every column only the first is kept (as :func:`pareto_mask`).
+    Empty when ``data`` lacks a column. ``Mappings.pareto`` and the explorer's 2-D and 3-D
+    views filter with this.
     """
-    if data.empty or x not in data or y not in data:
+    columns = list(columns)
+    if data.empty or not columns or any(c not in data for c in columns):
         return data.iloc[0:0]
-    values = data[[x, y]].to_numpy(dtype=float)
+    values = data[columns].to_numpy(dtype=float)
     rows = np.flatnonzero(~np.isnan(values).any(axis=1))
-    front = data.iloc[rows[pareto_mask(values[rows])]]
-    return front.sort_values([x, y], kind="stable")
+    return data.iloc[rows[pareto_mask(values[rows])]]
+
+
+def pareto_front_2d(data: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """:func:`pareto_rows` on ``x`` and ``y``, sorted by ``x``, then ``y`` (a curve's order)."""
+    front = pareto_rows(data, [x, y])
+    return front.sort_values([x, y], kind="stable") if len(front) else front
 
 
 def _informative_columns(values: np.ndarray) -> np.ndarray:

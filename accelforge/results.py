@@ -11,7 +11,7 @@ import pandas as pd
 
 from accelforge import columns as col
 from accelforge import export
-from accelforge.pareto import pareto_mask
+from accelforge.pareto import pareto_rows
 
 if TYPE_CHECKING:
     from accelforge.frontend.mapping import Mapping
@@ -66,8 +66,9 @@ class Mappings:
     def pareto(self, columns: Sequence[str] | None = None) -> Mappings:
         """The mappings not dominated in ``columns`` (all minimised; default: the objectives).
 
-        Exact ties keep the first. Any columns of :attr:`data` may be chosen, e.g. energy and
-        one memory's usage for a 2-D resource view.
+        Exact ties keep the first; rows with NaN in ``columns`` are left out. Any columns of
+        :attr:`data` may be chosen, e.g. energy and one memory's usage for a 2-D resource view
+        (:func:`accelforge.pareto.pareto_rows` decides, as in the explorer's views).
         """
         columns = list(self.objectives if columns is None else columns)
         data = self.data
@@ -76,8 +77,7 @@ class Mappings:
             raise KeyError(f"no column(s) {missing}; the columns are {list(data.columns)}")
         if not len(self._items) or not columns:
             return self
-        keep = pareto_mask(data[columns].to_numpy(dtype=float))
-        kept = [item for item, k in zip(self._items, keep, strict=True) if k]
+        kept = [self._items[i] for i in sorted(pareto_rows(data, columns).index)]
         return Mappings(self._spec, kept, self.objectives, self.join_steps)
 
     def merged(self, other: Mappings) -> Mappings:

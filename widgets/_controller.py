@@ -110,6 +110,7 @@ class ExplorerController:
         self._cancel = threading.Event()
         self._mappings: dict[int, Any] = {}
         self._axes: tuple[str, str, str | None] = (col.LATENCY, col.ENERGY, None)
+        self._z: str | None = None
         self._units: Units | None = None
         self._selected: tuple[int, int, Any] | None = None
 
@@ -296,6 +297,18 @@ class ExplorerController:
                 self._axes = new
                 self._draw.version += 1
 
+    @property
+    def z(self) -> str | None:
+        """The third axis of the 3-D front view (None: no 3-D view)."""
+        return self._z
+
+    def set_z(self, z: str | None) -> None:
+        """Show the front in 3-D over the current ``x`` and ``y`` and ``z`` (None: hide it)."""
+        if z != self._z:
+            with self._lock:
+                self._z = z
+                self._draw.version += 1
+
     # --- throttled updates ---------------------------------------------------------------
 
     @property
@@ -349,6 +362,7 @@ class ExplorerController:
             previous=previous,
             progress=run.progress(),
             axes=self._axes,
+            z=self._z,
             label=run.label,
             front_basis=run.front_basis,
             units=self.units,

@@ -20,7 +20,7 @@ from accelforge.widgets._controller import ExplorerController
 from accelforge.widgets._download import DownloadButton
 from accelforge.widgets._form import FFMForm
 from accelforge.widgets._inspector import Inspector
-from accelforge.widgets._plots import CloudsView, FrontView
+from accelforge.widgets._plots import CloudsView, Front3DView, FrontView
 from accelforge.widgets._serialize import FIGURE_FORMATS, TABLE_FORMATS, table_formats
 from accelforge.widgets._ticker import Ticker
 from accelforge.widgets._types import Starter
@@ -133,7 +133,12 @@ class Explorer(widgets.VBox):
         self.axis_x = widgets.Dropdown(description="x axis", options=[col.LATENCY])
         self.axis_y = widgets.Dropdown(description="y axis", options=[col.ENERGY])
         self.axis_colour = widgets.Dropdown(description="colour", options=[_NO_COLOUR])
-        for dropdown in (self.axis_x, self.axis_y, self.axis_colour):
+        self.axis_z = widgets.Dropdown(description="3-D: z axis", options=[_NO_COLOUR])
+        """A third column shows the front in 3-D as well (a resource run's view)."""
+        self.front3d = Front3DView(self.inspect)
+        self.front3d_box = _classed(widgets.Box(), "af-front3d")
+        """Holds the 3-D figure while a z axis is chosen (empty otherwise)."""
+        for dropdown in (self.axis_x, self.axis_y, self.axis_colour, self.axis_z):
             dropdown.observe(self._axes_changed, "value")
         self.inspector = Inspector()
         self.downloads = self._download_buttons()
@@ -144,7 +149,11 @@ class Explorer(widgets.VBox):
         self.stop_button.on_click(lambda _: self.stop())
         c.form.subscribe(lambda _name: self._sync_buttons())
         front_box = widgets.VBox(
-            [widgets.HBox([self.axis_x, self.axis_y, self.axis_colour]), self.front.figure]
+            [
+                widgets.HBox([self.axis_x, self.axis_y, self.axis_colour, self.axis_z]),
+                self.front.figure,
+                self.front3d_box,
+            ]
         )
         super().__init__(
             [
@@ -253,6 +262,7 @@ class Explorer(widgets.VBox):
         if update.front is not None:
             self._update_axis_options()
         self.front.apply(update)
+        self.front3d.apply(update)
 
     def _sync_buttons(self) -> None:
         c = self.controller
@@ -286,6 +296,9 @@ class Explorer(widgets.VBox):
             colours = [_NO_COLOUR, *[o for o in options if col.is_total_usage(o, einsums)]]
             self.axis_colour.options = colours
             self.axis_colour.value = colour if colour in colours else _NO_COLOUR
+            self.axis_z.options = [_NO_COLOUR, *options]
+            z = self.controller.z
+            self.axis_z.value = z if z in options else _NO_COLOUR
         finally:
             self._quiet = False
 
@@ -296,6 +309,9 @@ class Explorer(widgets.VBox):
         self.controller.set_axes(
             self.axis_x.value, self.axis_y.value, None if colour == _NO_COLOUR else colour
         )
+        z = None if self.axis_z.value == _NO_COLOUR else self.axis_z.value
+        self.controller.set_z(z)
+        self.front3d_box.children = (self.front3d.figure,) if z is not None else ()
 
     def _download_buttons(self) -> dict[str, DownloadButton]:
         c = self.controller

@@ -22,13 +22,15 @@ from accelforge.widgets._types import Update
 from plotly.subplots import make_subplots
 
 from accelforge import columns as col
-from accelforge.pareto import pareto_front_2d
+from accelforge.pareto import pareto_rows
 from accelforge.units import NO_UNITS, Units
 
 __all__ = [
     "CloudsView",
+    "Front3DView",
     "FrontView",
     "clouds_figure",
+    "front3d_figure",
     "front_figure",
     "inspector_figure",
 ]
@@ -176,7 +178,14 @@ def _front_on_axes(front: pd.DataFrame | None, x: str, y: str) -> set[int]:
     """Rows of ``front`` not dominated on the two plotted columns."""
     if front is None or not len(front) or x not in front or y not in front:
         return set()
-    return {int(i) for i in pareto_front_2d(front.reset_index(drop=True), x, y).index}
+    return _non_dominated(front, [x, y])
+
+
+def _non_dominated(front: pd.DataFrame | None, columns: list[str]) -> set[int]:
+    """Rows (positions) of ``front`` not dominated on ``columns`` (as ``Mappings.pareto``)."""
+    if front is None or not len(front) or any(c not in front for c in columns):
+        return set()
+    return {int(i) for i in pareto_rows(front.reset_index(drop=True), columns).index}
 
 
 def _is_objective_plane(update: Update) -> bool:
@@ -215,6 +224,48 @@ def front_figure(update: Update) -> go.Figure:
         clickmode="event",
         hovermode="closest",
         legend={"orientation": "h", "y": -0.2},
+    )
+    return figure
+
+
+def front3d_figure(update: Update) -> go.Figure:
+    """The joined front over three columns (x, y and ``update.z``), for a resource run.
+
+    Points not dominated on the three shown columns are solid, the others faded; nothing is
+    joined by a line (the points are a projection when the run has more objectives).
+    """
+    x, y, _ = update.axes
+    z = update.z or col.ENERGY
+    front = update.front
+    rows = list(range(len(front))) if front is not None else []
+    solid = _non_dominated(front, [x, y, z])
+    hover = "<br>".join(
+        f"{_label(update, name)} %{{{axis}:.4g}}"
+        for axis, name in zip("xyz", (x, y, z), strict=True)
+    )
+    trace = go.Scatter3d(
+        x=_column(front, x),
+        y=_column(front, y),
+        z=_column(front, z),
+        customdata=rows,
+        mode="markers",
+        name=_front_name(update, False),
+        marker={"size": 5, "color": ["#1f77b4" if i in solid else "#c6dbef" for i in rows]},
+        text=[f"mapping {i}" for i in rows],
+        hovertemplate="%{text}<br>" + hover + "<extra></extra>",
+    )
+    figure = go.Figure([trace])
+    figure.update_layout(
+        title=f"Joined front in 3-D (solid: non-dominated on the three axes; {len(solid)} of "
+        f"{len(rows)})",
+        scene={
+            "xaxis_title": _label(update, x),
+            "yaxis_title": _label(update, y),
+            "zaxis_title": _label(update, z),
+        },
+        height=520,
+        width=900,
+        margin={"t": 50, "b": 10},
     )
     return figure
 
@@ -341,3 +392,40 @@ class FrontView:
             self.figure.layout.xaxis.title.text = fresh.layout.xaxis.title.text
             self.figure.layout.yaxis.title.text = fresh.layout.yaxis.title.text
         self.redraws += 1
+
+
+class Front3DView:
+    """The 3-D front figure, restyled in place; clicks call ``on_click(row)``."""
+
+    def __init__(self, on_click: Callable[[int], None]) -> None:
+        empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
+        self.figure = go.FigureWidget(front3d_figure(empty))
+        self._on_click = on_click
+        self.figure.data[0].on_click(self._clicked)
+
+    def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
+        indices = list(getattr(points, "point_inds", []) or [])
+        if indices:
+            self._on_click(int(indices[0]))  # the 3-D trace keeps the front's row order
+
+    def apply(self, update: Update) -> None:
+        """Restyle from ``update`` in one batch (nothing to do without a third axis)."""
+        if update.z is None:
+            return
+        fresh = front3d_figure(update)
+        source = fresh.data[0]
+        with self.figure.batch_update():
+            self.figure.data[0].update(
+                x=source.x,
+                y=source.y,
+                z=source.z,
+                customdata=source.customdata,
+                marker=source.marker,
+                text=source.text,
+                hovertemplate=source.hovertemplate,
+                name=source.name,
+            )
+            self.figure.layout.title.text = fresh.layout.title.text
+            self.figure.layout.scene.xaxis.title.text = fresh.layout.scene.xaxis.title.text
+            self.figure.layout.scene.yaxis.title.text = fresh.layout.scene.yaxis.title.text
+            self.figure.layout.scene.zaxis.title.text = fresh.layout.scene.zaxis.title.text

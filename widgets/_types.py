@@ -68,6 +68,8 @@ class Update:
         The front's objective columns (``Mappings.objectives``; empty: energy and latency).
     units : Units
         The units of the spec's results, for axis titles and hover labels.
+    z : str or None
+        The third axis of the 3-D front view (None: no 3-D view).
     """
 
     version: int
@@ -84,6 +86,7 @@ class Update:
     front_basis: str | None = None
     objectives: tuple[str, ...] = ()
     units: Units = NO_UNITS
+    z: str | None = None
 
 
 def default_starter(n_workers: int | None = None) -> Starter:

@@ -15,9 +15,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from accelforge import columns as col
+
+if TYPE_CHECKING:
+    import pandas as pd
 from accelforge.mapper.events import (
     EinsumDone,
     FrontUpdate,
@@ -81,6 +84,11 @@ class RunProgress:
         templates planned / templates it included (0 before any partial join).
     floor : float
         The highest :attr:`percent` reported at an event so far (keeps it monotone).
+    metrics : tuple of str
+        The run's objectives (``RunStarted.metrics``: ``"ENERGY"``, ``"LATENCY"``,
+        ``"RESOURCE_USAGE"``); empty when unknown.
+    front_latency : float
+        The lowest latency on the latest front (``inf`` before the first).
     """
 
     phase: Phase = "pmappings"
@@ -102,6 +110,8 @@ class RunProgress:
     join_started: float = math.inf
     join_estimate: float = 0.0
     floor: float = 0.0
+    metrics: tuple[str, ...] = ()
+    front_latency: float = math.inf
 
     # --- the reducer ----------------------------------------------------------------------
 
@@ -126,6 +136,7 @@ class RunProgress:
             einsums_total=len(einsums),
             einsums=einsums,
             lowest_energies=(math.inf,) * len(einsums),
+            metrics=tuple(str(m).upper() for m in event.metrics),
         )
 
     def _einsum_done(self, _event: EinsumDone) -> RunProgress:
@@ -147,14 +158,14 @@ class RunProgress:
 
     def _front_update(self, event: FrontUpdate) -> RunProgress:
         front = event.front
-        energy = float(front[col.ENERGY].min()) if len(front) and col.ENERGY in front else math.inf
         estimate = self.join_estimate
         if event.join_seconds > 0 and event.templates_done:
             estimate = event.join_seconds * self.templates_total / event.templates_done
         return replace(
             self,
             front_size=len(front),
-            front_energy=energy,
+            front_energy=_lowest(front, col.ENERGY),
+            front_latency=_lowest(front, col.LATENCY),
             elapsed=max(self.elapsed, event.elapsed),
             join_estimate=estimate,
         )
@@ -164,14 +175,14 @@ class RunProgress:
 
     def _run_finished(self, event: RunFinished) -> RunProgress:
         front = event.front
-        has_front = front is not None and len(front) > 0 and col.ENERGY in front
         return replace(
             self,
             phase="finished",
             status=event.status,
             front_size=0 if front is None else len(front),
-            best_energy=float(front[col.ENERGY].min()) if has_front else math.inf,
-            front_energy=float(front[col.ENERGY].min()) if has_front else math.inf,
+            best_energy=_lowest(front, col.ENERGY),
+            front_energy=_lowest(front, col.ENERGY),
+            front_latency=_lowest(front, col.LATENCY),
             message=event.message or self.message,
             elapsed=float((event.statistics or {}).get("elapsed", self.elapsed)),
         )
@@ -263,9 +274,19 @@ class RunProgress:
         return min(max(done, self.floor), 99.0)  # 100 only once finished
 
     def text(self) -> str:
-        """One line: status, counts, elapsed time, best energy so far (``≥``: a lower bound)."""
+        """One line: status, objectives, counts, elapsed time, best value of each objective.
+
+        Energy is shown while the run goes as the sum of the Einsums' lowest (``≥``: a lower
+        bound) until a front exists; latency once a front exists. Only the run's objectives
+        are shown (both when they are unknown).
+        """
         parts = [
             self.status,
+            *(
+                [f"objectives {' | '.join(m.lower() for m in self.metrics)}"]
+                if self.metrics
+                else []
+            ),
             f"templates {self.templates_done}/{self.templates_total}",
             f"pmappings kept {self.rows_kept}",
             f"Einsums {self.einsums_done}/{self.einsums_total}",
@@ -275,13 +296,23 @@ class RunProgress:
         eta = self.eta
         if eta is not None and not self.finished:
             parts.append(f"ETA {eta:.0f} s")
+        wanted = set(self.metrics) or {"ENERGY", "LATENCY"}
         energy = self.best_energy if math.isfinite(self.best_energy) else self.energy_lower_bound
-        if math.isfinite(energy):
+        if "ENERGY" in wanted and math.isfinite(energy):
             bound = "" if self.finished else "\u2265 "
             parts.append(f"best energy {bound}{energy:.4g}")
+        if "LATENCY" in wanted and math.isfinite(self.front_latency):
+            parts.append(f"best latency {self.front_latency:.4g}")
         if self.finished:
             parts.append(f"front {self.front_size} points")
         return " \u00b7 ".join(parts)
+
+
+def _lowest(front: pd.DataFrame | None, column: str) -> float:
+    """The lowest ``column`` of ``front`` (``inf`` without one)."""
+    if front is None or not len(front) or column not in front:
+        return math.inf
+    return float(front[column].min())
 
 
 _STEPS: dict[type, Callable[[RunProgress, Any], RunProgress]] = {

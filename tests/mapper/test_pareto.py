@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from accelforge.pareto import pareto_front_2d, pareto_mask, pareto_mask_grouped
+from accelforge.pareto import pareto_front_2d, pareto_mask, pareto_mask_grouped, pareto_rows
 
 
 def _pairwise(values: np.ndarray, keep_ties: bool = False) -> np.ndarray:
@@ -91,6 +91,35 @@ def test_pareto_front_2d_matches_the_definition(seed: int) -> None:
         pd.testing.assert_frame_equal(front, _front_2d_brute_force(data, "latency", "energy"))
         assert front["latency"].is_monotonic_increasing
         assert (np.diff(front["energy"].to_numpy()) < 0).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_pareto_rows_on_three_columns_matches_the_definition(seed: int) -> None:
+    rng = np.random.default_rng(700 + seed)
+    columns = ["energy", "latency", "usage"]
+    for _ in range(30):
+        n = int(rng.integers(0, 80))
+        data = pd.DataFrame(
+            rng.integers(0, 5, (n, 3)).astype(float),
+            columns=columns,
+            index=rng.permutation(10 * n + 1)[:n],
+        )
+        if n:
+            data.iloc[int(rng.integers(0, n)), 2] = np.nan  # left out
+        values = data.to_numpy()
+        expected = []
+        for i, row in enumerate(values):
+            if np.isnan(row).any():
+                continue
+            dominated = any(
+                np.all(other <= row) and (np.any(other < row) or j < i)
+                for j, other in enumerate(values)
+                if j != i and not np.isnan(other).any()
+            )
+            if not dominated:
+                expected.append(data.index[i])
+        assert pareto_rows(data, columns).index.tolist() == expected
+    assert pareto_rows(data, ["energy", "missing"]).empty
 
 
 def test_pareto_front_2d_edges() -> None:

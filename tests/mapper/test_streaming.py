@@ -4,6 +4,7 @@ failing units, no side effects, and the blocking API as a consumer of the same e
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import math
 import multiprocessing
 import os
@@ -183,9 +184,21 @@ def test_progress_reducer_on_a_hand_built_run() -> None:
     assert (finished.elapsed, finished.percent, finished.rows_kept) == (1.25, 100.0, 4)
     assert finished.message == "templates capped"  # RunFinished has none: the last warning
     assert finished.text().startswith("OK \u00b7 templates 3/3 \u00b7 pmappings kept 4")
-    assert finished.text().endswith("best energy 8 \u00b7 front 2 points")
+    assert finished.text().endswith("best energy 8 \u00b7 best latency 1 \u00b7 front 2 points")
     assert RunProgress.fold(events) == finished
     assert started.advance(object()) is started  # not an event: unchanged
+
+
+def test_progress_text_names_the_objectives_and_shows_only_theirs() -> None:
+    events = _hand_built_run()
+    for metrics, shown, hidden in [
+        (("LATENCY", "RESOURCE_USAGE"), "best latency 1", "best energy"),
+        (("ENERGY",), "best energy 8", "best latency"),
+    ]:
+        started = dataclasses.replace(events[0], metrics=metrics)
+        text = RunProgress.fold([started, *events[1:]]).text()
+        assert f"objectives {' | '.join(m.lower() for m in metrics)}" in text
+        assert shown in text and hidden not in text
 
 
 def test_progress_reducer_on_a_cancelled_run() -> None:

@@ -258,6 +258,36 @@ def test_projected_axes_draw_points_without_a_line(spec) -> None:
         explorer.close()
 
 
+def test_the_3d_view_shows_the_front_over_three_columns_and_inspects_a_click(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)
+        explorer.tick(force=True)
+        assert explorer.front3d_box.children == ()  # no z axis: no 3-D view
+        assert "usage GlobalBuffer" in explorer.axis_z.options
+        explorer.axis_x.value, explorer.axis_y.value = "energy-delay product", "energy"
+        explorer.axis_z.value = "usage MainMemory"
+        explorer.tick(force=True)
+        assert explorer.front3d_box.children == (explorer.front3d.figure,)
+        trace = explorer.front3d.figure.data[0]
+        assert list(trace.z) == [0.0, 0.0, 0.0] and list(trace.x) == [3000.0, 4000.0, 4000.0]
+        # (EDP, energy, usage MainMemory): (3000, 100, 0) dominates the two others
+        assert list(trace.marker.color) == ["#1f77b4", "#c6dbef", "#c6dbef"]
+        scene = explorer.front3d.figure.layout.scene
+        assert scene.zaxis.title.text.startswith("usage MainMemory")
+        assert "1 of 3" in explorer.front3d.figure.layout.title.text
+        explorer.axis_z.value = "usage GlobalBuffer"  # 0.9 / 0.5 / 0.1: none dominated now
+        explorer.tick(force=True)
+        assert list(explorer.front3d.figure.data[0].marker.color) == ["#1f77b4"] * 3
+        points = type("Points", (), {"point_inds": [2]})()
+        explorer.front3d._clicked(explorer.front3d.figure.data[0], points, None)
+        assert "mapping 2" in explorer.inspector.title.value
+        explorer.axis_z.value = "(none)"
+        assert explorer.front3d_box.children == () and explorer.controller.z is None
+    finally:
+        explorer.close()
+
+
 def test_the_clicked_point_is_highlighted_and_goes_stale_with_a_new_run(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     try:
