@@ -216,8 +216,9 @@ class FFMForm(widgets.VBox):
         super().close()
 
     def _metric_changed(self, name: str, change: dict[str, Any]) -> None:
-        if not self._quiet:
-            self.model.set_metric(name, bool(change["new"]))
+        if not self._quiet:  # a refused switch is undone on the toggles, with the reason
+            refused = self.model.set_metric(name, bool(change["new"]))
+            self.metrics_message.value = _message_html(refused)
 
     def _show_metrics(self) -> None:
         current = self.model.value(METRICS)

@@ -131,10 +131,19 @@ class FormModel:
         self._notify(name)
 
     def set_metric(self, member: str, on: bool) -> str | None:
-        """Switch one ``Metrics`` member on or off (a toggle button)."""
+        """Switch one ``Metrics`` member on or off (a toggle button); return why not, or None.
+
+        A refused switch (the last objective turned off) leaves the object's metrics as they
+        were and records no error: the toggles show the object again and Run stays possible.
+        """
         current = self.value(METRICS)
         flag = Metrics[member]
-        return self.set(METRICS, (current | flag) if on else (current & ~flag))
+        message = self.set(METRICS, (current | flag) if on else (current & ~flag))
+        if message is not None:
+            with self._lock:
+                self._errors.pop(METRICS, None)
+            self._notify(METRICS)
+        return message
 
     def sync(self) -> list[str]:
         """Pick up changes made to the object directly; return the names that changed.

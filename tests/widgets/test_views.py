@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
+import operator
 
 import pytest
 
@@ -75,6 +77,31 @@ def test_object_edits_reach_the_form(spec) -> None:
     assert form.rows["objective_tolerance"].slider.value == pytest.approx(0.2)
     assert form.rows["max_loops"].box.value == "5" and not form.rows["max_loops"].unlimited.value
     assert not form.metric_buttons["ENERGY"].value
+
+
+def test_objective_toggles_always_equal_the_model(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    buttons = explorer.form.metric_buttons
+
+    def shown() -> af.Metrics:
+        flags = [af.Metrics[name] for name, button in buttons.items() if button.value]
+        return functools.reduce(operator.or_, flags, af.Metrics(0))
+
+    try:
+        for name in ("ENERGY", "LATENCY"):  # clear every objective, the last one is refused
+            buttons[name].value = False
+            assert shown() == spec.mapper.metrics
+        assert buttons["LATENCY"].value and spec.mapper.metrics == af.Metrics.LATENCY
+        assert "at least one optimisation metric" in explorer.form.metrics_message.value
+        assert not explorer.run_button.disabled  # the object still holds a valid objective
+        for name in ("ENERGY", "RESOURCE_USAGE"):  # then latency, energy and usage
+            buttons[name].value = True
+            assert shown() == spec.mapper.metrics
+        assert explorer.form.metrics_message.value == ""
+        wanted = af.Metrics.ENERGY | af.Metrics.LATENCY | af.Metrics.RESOURCE_USAGE
+        assert spec.mapper.metrics == wanted
+    finally:
+        explorer.close()
 
 
 def test_invalid_value_shows_the_message_and_disables_run(spec) -> None:
