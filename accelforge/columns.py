@@ -115,7 +115,9 @@ ROW = "row"
 """A streamed row's index within its template."""
 EINSUM = "einsum"
 """The Einsum of a row in a table that mixes Einsums."""
-INFO = (TEMPLATE, COMPUTE, FUSED_LOOPS, ROW, EINSUM)
+LOOP_NEST = "loop nest"
+"""A pmapping's loop nest as text (exports)."""
+INFO = (TEMPLATE, COMPUTE, FUSED_LOOPS, ROW, EINSUM, LOOP_NEST)
 """Bookkeeping columns of pmapping tables."""
 
 USAGE = "usage"

@@ -42,6 +42,8 @@ from accelforge.widgets._serialize import figure_bytes, metadata_bytes, table_by
 from accelforge.widgets._types import RunHandle, Starter, Update, default_starter
 
 from accelforge import columns as col
+from accelforge.mapper._pmappings.details import all_pmapping_details
+from accelforge.mapper._pmappings.make import Pmappings
 from accelforge.mapper.events import RunFinished
 from accelforge.mapper.progress import RUNNING, RunProgress
 from accelforge.pareto import pareto_front_2d
@@ -436,8 +438,23 @@ class ExplorerController:
         return table_bytes(self.front, fmt, self.metadata())
 
     def export_pmappings(self, fmt: str = "csv") -> bytes:
-        """The current run's pmappings (all Einsums) as ``csv``, ``parquet``, ``xlsx``, ``json``."""
-        return table_bytes(self.pmappings(), fmt, self.metadata())
+        """The current run's pmappings (all Einsums) as ``csv``, ``parquet``, ``xlsx``, ``json``.
+
+        From a mapper run each row carries its usage per memory and its loop nest as text
+        (:meth:`pmapping_details`).
+        """
+        return table_bytes(self.pmapping_details(), fmt, self.metadata())
+
+    def pmapping_details(self) -> pd.DataFrame:
+        """The current run's pmappings with ``usage <memory>`` and ``loop nest`` columns.
+
+        Runs that are not mapper runs (replayed events) have neither: their pmappings are
+        returned as :meth:`pmappings` gives them.
+        """
+        source = getattr(self._handle, "pmappings", None)
+        if isinstance(source, Pmappings):
+            return all_pmapping_details(source)
+        return self.pmappings()
 
     def export_figure(self, fmt: str = "html", which: str = "front") -> bytes:
         """The ``front`` (or per-Einsum ``clouds``) figure as ``html`` or ``png`` bytes."""

@@ -262,6 +262,10 @@ def test_real_run_end_to_end(spec) -> None:
     assert selected.latency_per_einsum.sum() > 0
     data, _ = read_table(c.export_front("csv"), "csv")
     assert len(data) == len(c.front)
+    pmappings, _ = read_table(c.export_pmappings("csv"), "csv")
+    assert len(pmappings) == len(c.pmappings())  # every kept pmapping, with details
+    assert {"loop nest", "usage GlobalBuffer"} <= set(pmappings.columns)
+    assert pmappings["loop nest"].str.contains("compute Matmul0 on MAC").any()
 
 
 def test_helpers() -> None:
