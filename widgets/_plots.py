@@ -40,6 +40,19 @@ _COLUMNS = 3
 _FADED = ["#9e9e9e", "#b39ddb", "#90caf9", "#a5d6a7", "#ffcc80"]
 
 
+def _widget(figure: go.Figure, filename: str) -> go.FigureWidget:
+    """``figure`` as a ``FigureWidget`` whose toolbar camera saves a PNG in the browser.
+
+    The camera button is Plotly's ``toImage``: it needs no kaleido and no server-side browser.
+    """
+    widget = go.FigureWidget(figure)
+    widget._config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
+    }
+    return widget
+
+
 def _column(data: pd.DataFrame | None, name: str | None) -> list[Any]:
     if data is None or name is None or name not in data:
         return []
@@ -324,7 +337,7 @@ class CloudsView:
         key = (update.run_index, update.einsums)
         if key != self._key or self.figure is None:
             self._key = key
-            self.figure = go.FigureWidget(clouds_figure(update))
+            self.figure = _widget(clouds_figure(update), "pmappings")
             self.container.children = (self.figure,)
             self.redraws += 1
             return
@@ -347,7 +360,7 @@ class FrontView:
 
     def __init__(self, on_click: Callable[[int], None]) -> None:
         empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
-        self.figure = go.FigureWidget(front_figure(empty))
+        self.figure = _widget(front_figure(empty), "front")
         self.redraws = 0
         self._on_click = on_click
         self._run, self._selected = -1, None
@@ -399,7 +412,7 @@ class Front3DView:
 
     def __init__(self, on_click: Callable[[int], None]) -> None:
         empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
-        self.figure = go.FigureWidget(front3d_figure(empty))
+        self.figure = _widget(front3d_figure(empty), "front-3d")
         self._on_click = on_click
         self.figure.data[0].on_click(self._clicked)
 

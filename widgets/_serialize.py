@@ -46,7 +46,8 @@ FIGURE_FORMATS: dict[str, str] = {"html": "text/html", "png": "image/png"}
 _PNG_FIX = (
     "PNG export needs kaleido and a Chrome or Chromium it can start: "
     "`pip install kaleido`, then install Chromium (Debian: `apt-get install chromium`) or point "
-    "the BROWSER_PATH environment variable at a Chrome binary. HTML export needs neither."
+    "the BROWSER_PATH environment variable at a Chrome binary. Without them, the camera icon "
+    "on each plot's toolbar saves a PNG from the browser; HTML export needs neither."
 )
 
 

@@ -91,6 +91,8 @@ def test_png_without_kaleido_names_the_fix(monkeypatch) -> None:
     )
     with pytest.raises(MissingExtraError, match="pip install kaleido.*apt-get install chromium"):
         figure_bytes(figure, "png")
+    with pytest.raises(MissingExtraError, match="camera icon on each plot's toolbar"):
+        figure_bytes(figure, "png")
 
 
 def test_png_when_kaleido_cannot_start_a_browser_names_the_fix(monkeypatch) -> None:

@@ -79,6 +79,23 @@ def test_object_edits_reach_the_form(spec) -> None:
     assert not form.metric_buttons["ENERGY"].value
 
 
+def test_every_plot_saves_a_png_from_the_browser_toolbar(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    try:
+        explorer.run(wait=True, timeout=10)
+        explorer.tick(force=True)
+        figures = {
+            "pmappings": explorer.clouds.figure,
+            "front": explorer.front.figure,
+            "front-3d": explorer.front3d.figure,
+        }
+        for filename, figure in figures.items():
+            options = figure._config["toImageButtonOptions"]
+            assert options == {"format": "png", "filename": filename, "scale": 2}
+    finally:
+        explorer.close()
+
+
 def test_objective_toggles_always_equal_the_model(spec) -> None:
     explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
     buttons = explorer.form.metric_buttons
