@@ -283,8 +283,14 @@ def front3d_figure(update: Update) -> go.Figure:
     return figure
 
 
-def inspector_figure(selection: Selection | None, units: Units = NO_UNITS) -> go.Figure:
-    """Bar charts: energy and latency per component and per Einsum, memory usage per level."""
+def inspector_figure(
+    selection: Selection | None, units: Units = NO_UNITS, pinned: Selection | None = None
+) -> go.Figure:
+    """Bar charts: energy and latency per component and per Einsum, memory usage per level.
+
+    Each chart has two bar traces: the ``pinned`` point (grey, hidden when None) and the
+    ``selection``, side by side for comparison.
+    """
     titles = [
         "energy per component",
         "latency per component",
@@ -294,19 +300,40 @@ def inspector_figure(selection: Selection | None, units: Units = NO_UNITS) -> go
         "",
     ]
     figure = make_subplots(rows=2, cols=3, subplot_titles=titles)
-    parts = inspector_series(selection)
-    for i, series in enumerate(parts):
+    for i, (mine, theirs) in enumerate(
+        zip(inspector_series(selection), inspector_series(pinned), strict=True)
+    ):
+        where = {"row": i // 3 + 1, "col": i % 3 + 1}
         figure.add_trace(
-            go.Bar(x=list(map(str, series.index)), y=series.tolist(), showlegend=False),
-            row=i // 3 + 1,
-            col=i % 3 + 1,
+            _bars(theirs, _pinned_name(pinned), "#9e9e9e", pinned is not None), **where
         )
+        figure.add_trace(_bars(mine, _point_name(selection), "#1f77b4", True), **where)
     figure.update_yaxes(title_text="fraction of capacity", row=1, col=3)
     for row in (1, 2):
         figure.update_yaxes(title_text=units.label(col.ENERGY), row=row, col=1)
         figure.update_yaxes(title_text=units.label(col.LATENCY), row=row, col=2)
-    figure.update_layout(height=480, width=960, margin={"t": 40, "b": 40})
+    figure.update_layout(
+        height=480, width=960, margin={"t": 40, "b": 40}, barmode="group", showlegend=False
+    )
     return figure
+
+
+def _bars(series: pd.Series, name: str, colour: str, visible: bool) -> go.Bar:
+    return go.Bar(
+        x=list(map(str, series.index)),
+        y=series.tolist(),
+        name=name,
+        visible=visible,
+        marker={"color": colour},
+    )
+
+
+def _point_name(selection: Selection | None) -> str:
+    return f"mapping {selection.index}" if selection is not None else ""
+
+
+def _pinned_name(pinned: Selection | None) -> str:
+    return f"pinned: mapping {pinned.index}" if pinned is not None else "pinned"
 
 
 def inspector_series(selection: Selection | None) -> list[pd.Series]:

@@ -158,7 +158,8 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         assert "usage GlobalBuffer" in explorer.axis_x.options
         explorer.inspect(2)
         assert "mapping 2" in explorer.inspector.title.value
-        assert list(explorer.inspector.figure.data[3].y) == [150.0, 250.0]
+        energy_per_einsum = explorer.inspector.figure.data[7]  # (pinned, shown) per chart
+        assert list(energy_per_einsum.y) == [150.0, 250.0]
         explorer.run(wait=True, timeout=10)
         assert figure.data[0].visible and figure.data[0].name == "run 1"
     finally:
@@ -344,6 +345,31 @@ def test_the_clicked_point_is_highlighted_and_goes_stale_with_a_new_run(spec) ->
         explorer.run(wait=True, timeout=10)
         assert "from an earlier run" in explorer.inspector.title.value
         assert explorer.front.figure.data[-1].selectedpoints is None
+    finally:
+        explorer.close()
+
+
+def test_a_pinned_point_is_compared_with_the_next_one_clicked(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    inspector = explorer.inspector
+    try:
+        assert inspector.pin_button.disabled  # nothing shown yet
+        explorer.run(wait=True, timeout=10)
+        explorer.inspect(0)
+        inspector.pin_button.click()
+        assert inspector.pin_button.description == "Unpin mapping 0"
+        assert inspector.comparison.value == ""  # the pinned point is the one shown
+        explorer.inspect(2)
+        text = inspector.comparison.value
+        # front rows: energy 100 / 400, latency 30 / 10, usage GlobalBuffer 0.9 / 0.1
+        assert "mapping 2 vs pinned mapping 0" in text
+        assert "energy \u00d74;" in text and "latency \u00d70.333" in text
+        assert "usage GlobalBuffer 90% \u2192 10%" in text
+        pinned, shown = inspector.figure.data[6], inspector.figure.data[7]  # energy per Einsum
+        assert pinned.visible and pinned.name == "pinned: mapping 0"
+        assert list(pinned.y) == [40.0, 60.0] and list(shown.y) == [150.0, 250.0]
+        inspector.pin_button.click()
+        assert inspector.comparison.value == "" and not inspector.figure.data[6].visible
     finally:
         explorer.close()
 
