@@ -113,6 +113,10 @@ class SpecError(AccelForgeError, ValueError):
             text += f" Got {self.value!r} instead."
         return f"{prefix}: {text}" if prefix else text
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython and Jupyter show: the message alone (it says where), no traceback."""
+        return [f"{type(self).__name__}: {self}"]
+
     def with_location(
         self,
         *,

@@ -180,13 +180,14 @@ def _einsum_space(
     variables = sorted(einsum.rank_variables)
     constraints: list[Constraint] = []
     for j, text in enumerate(einsum.iteration_space_shape):
-        constraints += _parse(text, constants, (*loc, "iteration_space_shape", j))
+        constraints += _parse(text, constants, (*loc, "iteration_space_shape", j), variables)
     for var in variables:
         if var in workload.iteration_space_shape:
             constraints += _parse(
                 workload.iteration_space_shape[var],
                 constants,
                 ("workload", "iteration_space_shape", var),
+                variables,
             )
     local_sizes = {**rank_sizes, **{str(k): v for k, v in einsum.rank_sizes.items()}}
     for access in einsum.tensor_accesses:
@@ -223,11 +224,27 @@ def _crossed(space: IterationSpace, var: str) -> bool:
     return low > high
 
 
-def _parse(text: str, constants: Mapping[str, float], loc: tuple) -> list[Constraint]:
+def _parse(
+    text: str, constants: Mapping[str, float], loc: tuple, variables: list[str]
+) -> list[Constraint]:
+    """The constraints of ``text``, naming only rank variables and constants.
+
+    Another name is refused (``0 <= m < abc`` after a Jinja variable was given ``"abc"``).
+    """
     try:
-        return parse_constraint(str(text), constants)
+        constraints = parse_constraint(str(text), constants)
     except SpecError as err:
         raise err.with_location(loc_prefix=loc) from None
+    unknown = sorted({v for c in constraints for v, _ in c.expr.coefs} - set(variables))
+    if unknown:
+        raise SpecError(
+            f"{text!r} names {', '.join(map(repr, unknown))}, which is neither a rank variable "
+            f"of this Einsum ({', '.join(variables)}) nor a number or a workload variable; a "
+            "size given as text (a Jinja variable set to a string, say) ends up here.",
+            loc=loc,
+            allowed="affine comparisons of the rank variables and numbers",
+        )
+    return constraints
 
 
 def _parse_expr(text: str, constants: Mapping[str, float], loc: tuple):

@@ -440,6 +440,21 @@ def test_an_empty_iteration_range_is_refused(size: int) -> None:
     )
 
 
+def test_a_size_given_as_text_names_the_unknown_name_and_the_rank_variables() -> None:
+    with pytest.raises(SpecError) as caught:
+        af.Spec.from_yaml(
+            af.examples.arches.simple,
+            af.examples.workloads.matmuls,
+            jinja_parse_data={"N_EINSUMS": 1, "M": "abc", "KN": 8},
+        )
+    assert str(caught.value).startswith(
+        f"workload.iteration_space_shape.m ({af.examples.workloads.matmuls}:11): '0 <= m < abc' "
+        "names 'abc', which is neither a rank variable of this Einsum (m, n0, n1) nor a number"
+    )
+    # IPython and Jupyter show the message alone, without a traceback
+    assert caught.value._render_traceback_() == [f"SpecError: {caught.value}"]
+
+
 @pytest.mark.parametrize("size", [0, -3])
 def test_a_rank_size_below_one_is_refused(tmp_path: Path, size: int) -> None:
     workload = tmp_path / "workload.yaml"
