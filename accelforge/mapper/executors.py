@@ -38,6 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
+from accelforge.util.main_guard import check_main_guard
+
 __all__ = [
     "CallLimits",
     "Executor",
@@ -45,6 +47,7 @@ __all__ = [
     "Outcome",
     "ProcessExecutor",
     "default_n_workers",
+    "worker_count",
     "guarded_call",
     "interruption",
     "release",
@@ -61,6 +64,22 @@ def default_n_workers() -> int:
     from accelforge.util.parallel import get_n_parallel_jobs
 
     return get_n_parallel_jobs()
+
+
+def worker_count(n_workers: int | None, executor: Executor | None = None) -> int:
+    """The worker count a run asked for, checked (an integer >= 1; not with ``executor``).
+
+    Raises ``MainGuardError`` when it needs worker processes and a script asks for them at
+    its top level outside ``if __name__ == "__main__":`` (:mod:`accelforge.util.main_guard`).
+    """
+    if executor is not None and n_workers is not None:
+        raise ValueError("pass n_workers or executor, not both")
+    n = default_n_workers() if n_workers is None else n_workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n_workers must be an integer >= 1. Got {n_workers!r} instead.")
+    if executor is None and n > 1:
+        check_main_guard(f"a mapper run with n_workers={n}")
+    return n
 
 
 @runtime_checkable
@@ -127,10 +146,7 @@ class ProcessExecutor:
                 f"start_method must be 'spawn' or 'forkserver'. Got {start_method!r} instead "
                 "('fork' is unsafe once threads run: the mapper and Jupyter both start them)."
             )
-        n = default_n_workers() if n_workers is None else n_workers
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n_workers must be an integer >= 1. Got {n_workers!r} instead.")
-        self.n_workers = n
+        self.n_workers = n = worker_count(n_workers)
         self.start_method = start_method
         self._pool = cf.ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context(start_method)

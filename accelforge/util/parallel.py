@@ -19,6 +19,8 @@ import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Literal
 
+from accelforge.util.main_guard import check_main_guard
+
 __all__ = ["delayed", "get_n_parallel_jobs", "parallel", "set_n_parallel_jobs"]
 
 Job = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
@@ -109,6 +111,7 @@ def _results(calls: list[Job], workers: int, *, unordered: bool) -> Generator[An
         for function, args, kwargs in calls:
             yield function(*args, **kwargs)
         return
+    check_main_guard("accelforge.util.parallel with n_jobs > 1")
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(min(workers, len(calls)), mp_context=context) as pool:
         futures = [pool.submit(f, *args, **kwargs) for f, args, kwargs in calls]

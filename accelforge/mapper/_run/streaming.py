@@ -65,10 +65,10 @@ from accelforge.mapper.executors import (
     InProcessExecutor,
     Outcome,
     ProcessExecutor,
-    default_n_workers,
     guarded_call,
     release,
     rss_bytes,
+    worker_count,
 )
 from accelforge.mapper.objectives import Objectives
 from accelforge.mapper.progress import RunProgress
@@ -125,12 +125,11 @@ def start(
     ------
     SpecError
         For an invalid spec, before any work starts.
+    MainGuardError
+        When worker processes are wanted and a script calls this at its top level outside
+        ``if __name__ == "__main__":`` (each worker would run the script again).
     """
-    if executor is not None and n_workers is not None:
-        raise ValueError("pass n_workers or executor, not both")
-    n = default_n_workers() if n_workers is None else n_workers
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_workers must be an integer >= 1. Got {n_workers!r} instead.")
+    n = worker_count(n_workers, executor)
     began = time.monotonic()
     spec = copy.deepcopy(spec)
     context = PmappingContext.build(spec)
