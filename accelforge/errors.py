@@ -7,6 +7,7 @@ The tree::
     │   ├── ExpressionError              an expression could not be evaluated or was refused
     │   └── InvalidMappingError          a user mapping breaks a structural rule
     ├── MapspaceTooLargeError            a template has more tile-shape candidates than the limit
+    ├── MainGuardError (also RuntimeError)   workers asked for by an unguarded script
     └── MissingExtraError (also ImportError)   an optional extra is not installed
 
     SpecWarning (UserWarning)            suspicious but loadable input
@@ -26,6 +27,7 @@ __all__ = [
     "AccelForgeError",
     "ExpressionError",
     "InvalidMappingError",
+    "MainGuardError",
     "MapspaceTooLargeError",
     "MissingExtraError",
     "SpecError",
@@ -145,6 +147,10 @@ class InvalidMappingError(SpecError):
 
 class MapspaceTooLargeError(AccelForgeError):
     """A template has more tile-shape candidates than the exhaustive tile search handles."""
+
+
+class MainGuardError(AccelForgeError, RuntimeError):
+    """A script asked for worker processes at its top level without a ``__main__`` guard."""
 
 
 class MissingExtraError(AccelForgeError, ImportError):

@@ -44,7 +44,7 @@ def test_an_unguarded_multi_worker_run_fails_at_once_naming_the_guard(tmp_path: 
     done, _ = _run(tmp_path, 'run = start(spec, n_workers=2)\nprint("front", len(run.result()))\n')
     assert done.returncode == 1 and "front" not in done.stdout
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("accelforge.util.main_guard.MainGuardError: a mapper run with")
+    assert last.startswith("accelforge.errors.MainGuardError: a mapper run with")
     assert f"top level of {tmp_path / 'my_sweep.py'} (line 8)" in last
     assert 'outside `if __name__ == "__main__":`' in last and "n_workers=1" in last
     assert "bootstrapping" not in done.stderr  # refused before any worker started

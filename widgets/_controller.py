@@ -42,8 +42,8 @@ from accelforge.widgets._serialize import figure_bytes, metadata_bytes, table_by
 from accelforge.widgets._types import RunHandle, Starter, Update, default_starter
 
 from accelforge import columns as col
-from accelforge.mapper._pmappings.details import all_pmapping_details
 from accelforge.mapper._pmappings.make import Pmappings
+from accelforge.mapper._run.pmapping_details import all_pmapping_details
 from accelforge.mapper.events import RunFinished
 from accelforge.mapper.progress import RUNNING, RunProgress
 from accelforge.pareto import pareto_front_2d

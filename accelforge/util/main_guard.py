@@ -15,13 +15,9 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from accelforge.errors import AccelForgeError
+from accelforge.errors import MainGuardError
 
-__all__ = ["MainGuardError", "check_main_guard", "unguarded_call_line"]
-
-
-class MainGuardError(AccelForgeError, RuntimeError):
-    """Worker processes were asked for from a script's top level without a ``__main__`` guard."""
+__all__ = ["check_main_guard", "unguarded_call_line"]
 
 
 def check_main_guard(what: str) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 
 from accelforge import columns as col
 from accelforge.mapper import TemplateDone, start
-from accelforge.mapper._pmappings.details import all_pmapping_details
+from accelforge.mapper._run.pmapping_details import all_pmapping_details
 from tests.mapper.specs import matmul_chain
 
 
