@@ -40,14 +40,33 @@ def _run(tmp_path: Path, body: str) -> tuple[subprocess.CompletedProcess[str], f
     return done, time.monotonic() - began
 
 
-def test_an_unguarded_multi_worker_run_fails_at_once_naming_the_guard(tmp_path: Path) -> None:
-    done, _ = _run(tmp_path, 'run = start(spec, n_workers=2)\nprint("front", len(run.result()))\n')
-    assert done.returncode == 1 and "front" not in done.stdout
+def test_an_unguarded_multi_worker_run_maps_in_process_and_says_why(tmp_path: Path) -> None:
+    body = """
+    run = start(spec, n_workers=2)
+    print("front", len(run.result()), run.status, run.statistics["n_workers"])
+    """
+    done, _ = _run(tmp_path, body)
+    assert done.returncode == 0, done.stderr
+    words = done.stdout.split()
+    assert words[0] == "front" and int(words[1]) >= 1 and words[2:] == ["OK", "1"]
+    assert f"top level of {tmp_path / 'my_sweep.py'} (line 9)" in done.stderr
+    assert 'outside `if __name__ == "__main__":`' in done.stderr
+    assert "It runs in this process instead (one worker)" in done.stderr
+    assert "bootstrapping" not in done.stderr  # no worker was started
+
+
+def test_an_explicit_process_pool_in_an_unguarded_script_is_refused_at_once(
+    tmp_path: Path,
+) -> None:
+    body = """
+    from accelforge.mapper import ProcessExecutor
+    ProcessExecutor(2)
+    """
+    done, _ = _run(tmp_path, body)
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("accelforge.errors.MainGuardError: a mapper run with")
-    assert f"top level of {tmp_path / 'my_sweep.py'} (line 8)" in last
-    assert 'outside `if __name__ == "__main__":`' in last and "n_workers=1" in last
-    assert "bootstrapping" not in done.stderr  # refused before any worker started
+    assert done.returncode == 1
+    assert last.startswith("accelforge.errors.MainGuardError: ProcessExecutor(2) wants worker")
+    assert "Put the code that starts it under" in last
 
 
 def test_the_same_run_under_the_guard_maps(tmp_path: Path) -> None:
@@ -67,15 +86,16 @@ def test_one_worker_needs_no_guard(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stdout.startswith("front "), done.stderr
 
 
-def test_unguarded_util_parallel_is_refused_too(tmp_path: Path) -> None:
+def test_unguarded_util_parallel_runs_the_calls_here_and_says_why(tmp_path: Path) -> None:
     body = """
     import operator
     from accelforge.util import parallel, delayed
     print(parallel([delayed(operator.add)(1, 2)] * 3, n_jobs=2))
     """
     done, _ = _run(tmp_path, body)
-    assert done.returncode == 1
-    assert "MainGuardError: accelforge.util.parallel with n_jobs > 1" in done.stderr
+    assert done.returncode == 0 and done.stdout.strip() == "[3, 3, 3]", done.stderr
+    assert "accelforge.util.parallel wants worker processes" in done.stderr
+    assert "The calls run here, one after another" in done.stderr
 
 
 @pytest.mark.parametrize(

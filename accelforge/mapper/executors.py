@@ -34,11 +34,12 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
-from accelforge.util.main_guard import check_main_guard
+from accelforge.util.main_guard import check_main_guard, unguarded_message
 
 __all__ = [
     "CallLimits",
@@ -67,18 +68,33 @@ def default_n_workers() -> int:
 
 
 def worker_count(n_workers: int | None, executor: Executor | None = None) -> int:
-    """The worker count a run asked for, checked (an integer >= 1; not with ``executor``).
+    """The worker count a run uses: ``n_workers`` checked (an integer >= 1; not with ``executor``).
 
-    Raises ``MainGuardError`` when it needs worker processes and a script asks for them at
-    its top level outside ``if __name__ == "__main__":`` (:mod:`accelforge.util.main_guard`).
+    A script that asks for worker processes at its top level, outside
+    ``if __name__ == "__main__":``, runs in its own process instead (1), with a
+    ``RuntimeWarning`` that names the line: each worker would run the script again
+    (:mod:`accelforge.util.main_guard`).
     """
     if executor is not None and n_workers is not None:
         raise ValueError("pass n_workers or executor, not both")
+    n = _positive_count(n_workers)
+    if executor is None and n > 1:
+        problem = unguarded_message(f"a mapper run with n_workers={n}", sys._getframe(1))
+        if problem is not None:
+            warnings.warn(
+                f"{problem} It runs in this process instead (one worker); put the call under "
+                f"the guard to use {n} workers.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return 1
+    return n
+
+
+def _positive_count(n_workers: int | None) -> int:
     n = default_n_workers() if n_workers is None else n_workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n_workers must be an integer >= 1. Got {n_workers!r} instead.")
-    if executor is None and n > 1:
-        check_main_guard(f"a mapper run with n_workers={n}")
     return n
 
 
@@ -146,7 +162,8 @@ class ProcessExecutor:
                 f"start_method must be 'spawn' or 'forkserver'. Got {start_method!r} instead "
                 "('fork' is unsafe once threads run: the mapper and Jupyter both start them)."
             )
-        self.n_workers = n = worker_count(n_workers)
+        self.n_workers = n = _positive_count(n_workers)
+        check_main_guard(f"ProcessExecutor({n})")
         self.start_method = start_method
         self._pool = cf.ProcessPoolExecutor(
             max_workers=n, mp_context=multiprocessing.get_context(start_method)

@@ -17,7 +17,7 @@ from types import FrameType
 
 from accelforge.errors import MainGuardError
 
-__all__ = ["check_main_guard", "unguarded_call_line"]
+__all__ = ["check_main_guard", "unguarded_call_line", "unguarded_message"]
 
 
 def check_main_guard(what: str) -> None:
@@ -27,16 +27,27 @@ def check_main_guard(what: str) -> None:
     or its re-import inside a worker. Notebooks, the REPL, ``python -c`` and calls from
     imported modules are not affected.
     """
-    found = unguarded_call_line(sys._getframe(1))
+    problem = unguarded_message(what, sys._getframe(1))
+    if problem is not None:
+        raise MainGuardError(
+            f'{problem} Put the code that starts it under `if __name__ == "__main__":` (the '
+            "multiprocessing rule for scripts), or use n_workers=1."
+        )
+
+
+def unguarded_message(what: str, frame: FrameType | None = None) -> str | None:
+    """Why ``what`` must not start worker processes from here, or None when it may.
+
+    ``frame`` is where to start looking (default: the caller's).
+    """
+    found = unguarded_call_line(frame if frame is not None else sys._getframe(1))
     if found is None:
-        return
+        return None
     path, line = found
-    raise MainGuardError(
-        f"{what} starts worker processes, and it was called at the top level of {path} (line "
-        f'{line}) outside `if __name__ == "__main__":`. Each worker imports {Path(path).name} '
-        "again and would start the run again, so nothing would be mapped. Put the code that "
-        'starts the run under `if __name__ == "__main__":` (the multiprocessing rule for '
-        "scripts), or run in this process with n_workers=1."
+    return (
+        f"{what} wants worker processes, but it was called at the top level of {path} (line "
+        f'{line}) outside `if __name__ == "__main__":`, and each worker would import '
+        f"{Path(path).name} again and run it."
     )
 
 

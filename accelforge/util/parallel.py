@@ -15,11 +15,12 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import pickle
+import sys
 import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Literal
 
-from accelforge.util.main_guard import check_main_guard
+from accelforge.util.main_guard import unguarded_message
 
 __all__ = ["delayed", "get_n_parallel_jobs", "parallel", "set_n_parallel_jobs"]
 
@@ -107,11 +108,10 @@ def parallel(
 
 
 def _results(calls: list[Job], workers: int, *, unordered: bool) -> Generator[Any, None, None]:
-    if workers <= 1 or len(calls) <= 1 or not _picklable(calls):
+    if workers <= 1 or len(calls) <= 1 or not _picklable(calls) or not _guarded():
         for function, args, kwargs in calls:
             yield function(*args, **kwargs)
         return
-    check_main_guard("accelforge.util.parallel with n_jobs > 1")
     context = multiprocessing.get_context("spawn")
     with cf.ProcessPoolExecutor(min(workers, len(calls)), mp_context=context) as pool:
         futures = [pool.submit(f, *args, **kwargs) for f, args, kwargs in calls]
@@ -121,6 +121,19 @@ def _results(calls: list[Job], workers: int, *, unordered: bool) -> Generator[An
         else:
             for future in futures:
                 yield future.result()
+
+
+def _guarded() -> bool:
+    """False, with a warning, in a script's top level outside ``if __name__ == "__main__":``."""
+    problem = unguarded_message("accelforge.util.parallel", sys._getframe(1))
+    if problem is not None:
+        warnings.warn(
+            f"{problem} The calls run here, one after another; put the code under the guard "
+            "to run them in parallel.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return problem is None
 
 
 def _picklable(calls: list[Job]) -> bool:
