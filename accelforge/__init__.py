@@ -8,6 +8,7 @@ metrics and FFM knobs, and explore the results. Shipped examples live in
 from accelforge import arch, compat, examples, mapper, model
 from accelforge.errors import (
     AccelForgeError,
+    EvaluationError,
     ExpressionError,
     InvalidMappingError,
     MainGuardError,
@@ -28,6 +29,7 @@ __all__ = [
     "AccelForgeError",
     "Arch",
     "Config",
+    "EvaluationError",
     "ExpressionError",
     "FFM",
     "InvalidMappingError",

@@ -8,14 +8,13 @@ model cannot import the mapper or the model (they import it), so these are bound
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from accelforge.errors import SpecError
 from accelforge.frontend.spec import Spec
 from accelforge.mapper import make_pmappings
 from accelforge.mapper._run.blocking import map_workload_to_arch
 from accelforge.model import evaluate_mapping
-from accelforge.results import Mappings
+from accelforge.results import MappedResult, Mappings
 from accelforge.util.parallel import get_n_parallel_jobs
 
 __all__ = ["spec_evaluate_mapping", "spec_map_workload_to_arch"]
@@ -53,9 +52,17 @@ def spec_map_workload_to_arch(
     return map_workload_to_arch(spec, n_workers=get_n_parallel_jobs(), show_progress=print_progress)
 
 
-def spec_evaluate_mapping(self: Spec) -> Any:
-    """Evaluate ``self.mapping`` (:func:`accelforge.model.evaluate_mapping`)."""
-    return evaluate_mapping(self)
+def spec_evaluate_mapping(self: Spec) -> Mappings:
+    """Evaluate ``self.mapping``, as a :class:`Mappings` of that one mapping (as AccelForge).
+
+    ``energy()`` and ``latency()`` give floats, ``[0].result`` the model's
+    :class:`~accelforge.model.result.ModelResult` (:func:`accelforge.model.evaluate_mapping`
+    returns it directly).
+    """
+    if self.mapping is None:
+        raise SpecError("the spec has no mapping: add a 'mapping:' section or pass one.")
+    result = evaluate_mapping(self)
+    return Mappings(self, [MappedResult(self.mapping, result)], [], [])
 
 
 def _only(spec: Spec, names: Sequence[str]) -> Spec:

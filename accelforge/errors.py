@@ -5,7 +5,8 @@ The tree::
     AccelForgeError                      base of everything raised on purpose
     ├── SpecError (also ValueError)      bad input: names file, line, field path, value, allowed
     │   ├── ExpressionError              an expression could not be evaluated or was refused
-    │   └── InvalidMappingError          a user mapping breaks a structural rule
+    │   └── InvalidMappingError          a user mapping breaks a structural rule (also
+    │                                    EvaluationError, AccelForge's name)
     ├── MapspaceTooLargeError            a template has more tile-shape candidates than the limit
     ├── MainGuardError (also RuntimeError)   workers asked for by an unguarded script
     └── MissingExtraError (also ImportError)   an optional extra is not installed
@@ -25,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "AccelForgeError",
+    "EvaluationError",
     "ExpressionError",
     "InvalidMappingError",
     "MainGuardError",
@@ -141,7 +143,11 @@ class ExpressionError(SpecError):
     """An expression in a spec could not be evaluated, or was refused as unsafe."""
 
 
-class InvalidMappingError(SpecError):
+class EvaluationError(AccelForgeError):
+    """A mapping could not be evaluated (AccelForge's name; ``InvalidMappingError`` is one)."""
+
+
+class InvalidMappingError(SpecError, EvaluationError):
     """A mapping breaks a structural rule (missing loop, fanout or capacity exceeded, ...)."""
 
 

@@ -28,9 +28,9 @@ class MappedResult:
     mapping: Mapping
     result: ModelResult
 
-    def render(self) -> str:
-        """The loop nest as indented text."""
-        return self.mapping.render()
+    def render(self, **options: Any) -> str:
+        """The loop nest as indented text (``Mapping.render``'s options)."""
+        return self.mapping.render(**options)
 
     def to_yaml(self) -> str:
         """A ``mapping:`` section that ``evaluate_mapping`` (and AccelForge) accepts."""
@@ -99,24 +99,98 @@ class Mappings:
             return pd.DataFrame(columns=[col.ENERGY, col.LATENCY])
         return pd.DataFrame(rows).reset_index(drop=True)
 
-    def energy(self, **switches: bool) -> list[Any]:
-        """Each mapping's energy (``per_einsum`` / ``per_component`` / ... as the model)."""
-        return [item.result.energy(**switches) for item in self._items]
+    def energy(
+        self,
+        per_einsum: bool = False,
+        per_component: bool = False,
+        per_tensor: bool = False,
+        per_action: bool = False,
+        list_if_one_mapping: bool = False,
+    ) -> Any:
+        """Energy: a float for one mapping, else a list with one value per mapping.
 
-    def latency(self, **switches: bool) -> list[Any]:
-        """Each mapping's latency, with the model's switches."""
-        return [item.result.latency(**switches) for item in self._items]
+        With ``per_*`` switches, a dict from key (a name, or a tuple of names in the order
+        Einsum, component, tensor, action) to the value, or to a list of values.
+        ``list_if_one_mapping`` gives lists for one mapping too.
+        """
+        switches = {
+            "per_einsum": per_einsum,
+            "per_component": per_component,
+            "per_tensor": per_tensor,
+            "per_action": per_action,
+        }
+        return self._gathered([i.result.energy(**switches) for i in self], list_if_one_mapping)
 
-    def actions(self, **switches: bool) -> list[Any]:
-        """Each mapping's action counts, with the model's switches."""
-        return [item.result.actions(**switches) for item in self._items]
+    def latency(
+        self,
+        per_einsum: bool = False,
+        per_component: bool = False,
+        list_if_one_mapping: bool = False,
+    ) -> Any:
+        """Latency, as :meth:`energy` (``per_component`` alone sums over Einsums)."""
+        values = [
+            i.result.latency(per_einsum=per_einsum, per_component=per_component) for i in self
+        ]
+        return self._gathered(values, list_if_one_mapping)
+
+    def actions(self, list_if_one_mapping: bool = False, **switches: bool) -> Any:
+        """Action counts, as :meth:`energy` (the model's ``per_*`` switches)."""
+        return self._gathered([i.result.actions(**switches) for i in self], list_if_one_mapping)
+
+    def resource_usage(self, list_if_one_mapping: bool = False) -> dict[str, Any]:
+        """Fraction of each memory (and fanout) used: a value, or a list, per name."""
+        values = [pd.Series(i.result.resource_usage(), dtype=float) for i in self]
+        return self._gathered(values, list_if_one_mapping)
+
+    def per_compute(self, per_einsum: bool = False) -> Mappings:
+        """The same mappings with every figure per compute operation (``ModelResult``'s)."""
+        items = [MappedResult(i.mapping, i.result.per_compute(per_einsum)) for i in self]
+        return Mappings(self._spec, items, self.objectives, self.join_steps)
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns of :attr:`data`."""
+        return [str(c) for c in self.data.columns]
+
+    def to_dict(self, list_if_one_mapping: bool = False) -> dict[str, Any]:
+        """:attr:`data` by column: a value for one mapping, else a list of values."""
+        data = self.data
+        if len(self) == 1 and not list_if_one_mapping:
+            return {str(c): data[c].iloc[0] for c in data.columns}
+        return {str(c): data[c].tolist() for c in data.columns}
+
+    def render(self, index: int | None = None, **options: Any) -> str:
+        """The loop nest of mapping ``index`` as text (needed when there are several)."""
+        if index is None:
+            if len(self) != 1:
+                raise ValueError(
+                    f"render() shows one mapping and there are {len(self)}: pass index=i or "
+                    f"call mappings[i].render(), for 0 <= i < {len(self)}."
+                )
+            index = 0
+        return self[index].render(**options)
+
+    def _repr_html_(self) -> str:
+        if len(self) == 1:
+            return self[0]._repr_html_()
+        return str(self.data.head(20).to_html(max_cols=12))
+
+    def _gathered(self, values: list[Any], list_if_one_mapping: bool) -> Any:
+        """One mapping's value, or one list per key (per mapping, in order)."""
+        if len(values) == 1 and not list_if_one_mapping:
+            one = values[0]
+            return _plain(one.to_dict()) if isinstance(one, pd.Series) else float(one)
+        if values and isinstance(values[0], pd.Series):
+            keys = list(dict.fromkeys(k for v in values for k in v.index))
+            return {k: [float(v.get(k, 0.0)) for v in values] for k in keys}
+        return [float(v) for v in values]
 
     def metadata(self) -> dict[str, Any]:
         """The run's settings, stored with every export."""
         return {"mapper": self._spec.mapper.to_section(), "objectives": self.objectives}
 
     def to_csv(self, path: str | Path) -> None:
-        """Write :attr:`data` as CSV with the run's settings on a first ``#`` line."""
+        """Write :attr:`data` as plain CSV, the run's settings in a ``.meta.json`` beside it."""
         export.write_csv(self.data, path, self.metadata())
 
     def to_json(self, path: str | Path) -> None:
@@ -130,3 +204,8 @@ class Mappings:
     def to_parquet(self, path: str | Path) -> None:
         """Write :attr:`data` as Parquet with the run's settings in the schema metadata."""
         export.write_parquet(self.data, path, self.metadata())
+
+
+def _plain(values: dict[Any, Any]) -> dict[Any, float]:
+    """A breakdown as a dict of floats (numpy scalars made Python floats)."""
+    return {key: float(value) for key, value in values.items()}

@@ -54,13 +54,24 @@ class Mapping(Nested):
 
     title: str | None = None
 
-    def render(self, bounds: dict[str, int] | None = None, spec: Any = None) -> str:
+    def render(
+        self,
+        bounds: dict[str, int] | None = None,
+        spec: Any = None,
+        *,
+        with_tile_shape: bool = True,
+        with_reservations: bool = True,
+    ) -> str:
         """The loop nest as indented text, one node per line (see :mod:`.mapping_render`).
 
         ``bounds`` (rank variable -> size) or ``spec`` (its workload's bounds) add each
-        loop's range and trip count.
+        loop's range and trip count; ``with_tile_shape=False`` leaves the tile sizes out.
+        ``with_reservations`` is AccelForge's switch for its reservation nodes, which this
+        text never draws (accepted so its calls run unchanged).
         """
-        return render_text(self, bounds=bounds, spec=spec)
+        del with_reservations  # nothing to leave out: storage nodes are the reservations
+        shown = self if with_tile_shape else _without_tile_shapes(self)
+        return render_text(shown, bounds=bounds, spec=spec)
 
     def _repr_html_(self) -> str:
         """The loop nest as HTML, for Jupyter."""
@@ -177,3 +188,19 @@ def _check_loop(
                 loc=(*loc, einsum),
                 allowed=", ".join(sorted(einsums[einsum])),
             )
+
+
+def _without_tile_shapes(mapping: Mapping) -> Mapping:
+    """A copy of ``mapping`` whose loops carry no tile shape (for rendering)."""
+    copy = mapping.model_copy(deep=True)
+
+    def clear(nodes: list[Any]) -> None:
+        for node in nodes:
+            if isinstance(node, Temporal):
+                node.tile_shape = None
+                node.initial_tile_shape = None
+            if isinstance(node, Nested):
+                clear(node.nodes)
+
+    clear(copy.nodes)
+    return copy

@@ -5,6 +5,7 @@ The rules are docs/MODEL.md §8.5, §9, §10.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,8 @@ class ModelResult:
     peak_usage: dict[str, float]
     """Peak fraction of each memory's size across the fused Einsums."""
     extras: dict[str, Any] = field(default_factory=dict)
+    n_computes: dict[str, float] = field(default_factory=dict)
+    """Compute operations of each Einsum (with ``n_instances``): :meth:`per_compute` divides."""
 
     @classmethod
     def build(
@@ -67,6 +70,7 @@ class ModelResult:
         mem_rows: list[dict[str, Any]] = []
         spatial_rows: list[dict[str, Any]] = []
         einsum_latency: dict[str, float] = {}
+        n_computes: dict[str, float] = {}
         for einsum in order:
             result = results[einsum]
             repeat = workload.einsums[einsum].einsum.n_instances * spec.workload.n_instances
@@ -86,6 +90,7 @@ class ModelResult:
                     {"einsum": einsum, "component": component, "latency": latency * repeat}
                 )
             einsum_latency[einsum] = result.latency * repeat
+            n_computes[einsum] = workload.einsums[einsum].n_computes * spec.workload.n_instances
             arch = archs[einsum]
             for evaluated in arch.components.values():
                 rows.append(
@@ -122,6 +127,7 @@ class ModelResult:
             spatial_usage=pd.DataFrame(
                 spatial_rows, columns=["einsum", "component", "dimension", "fraction"]
             ),
+            n_computes=n_computes,
             peak_usage={
                 **{
                     c.name: 0.0
@@ -178,6 +184,28 @@ class ModelResult:
         if per_einsum:
             return pd.Series(self.einsum_latency, name="latency").rename_axis("einsum")
         return math.fsum(self.einsum_latency.values())
+
+    def per_compute(self, per_einsum: bool = False) -> ModelResult:
+        """The same result with energies, action counts and latencies per compute operation.
+
+        Everything is divided by the workload's compute operations, or, with ``per_einsum``,
+        each Einsum's figures by that Einsum's (then the totals are not per-compute sums).
+        Usage fractions are unchanged.
+        """
+        total = math.fsum(self.n_computes.values())
+        scale = {e: 1.0 / (self.n_computes[e] if per_einsum else total) for e in self.einsums}
+        breakdown = self.breakdown.copy()
+        factor = breakdown["einsum"].map(scale)
+        breakdown["energy"] = breakdown["energy"] * factor
+        breakdown["count"] = breakdown["count"] * factor
+        latency = self.component_latency.copy()
+        latency["latency"] = latency["latency"] * latency["einsum"].map(scale)
+        return dataclasses.replace(
+            self,
+            breakdown=breakdown,
+            component_latency=latency,
+            einsum_latency={e: v * scale[e] for e, v in self.einsum_latency.items()},
+        )
 
     def energy_delay_product(self) -> float:
         """Total energy × total latency."""
