@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from accelforge.errors import SpecError, format_loc
 from accelforge.frontend._base import Expr, SpecModel, dispatch_tagged
@@ -169,8 +169,19 @@ class Component(Leaf):
     total_latency: str = DEFAULT_TOTAL_LATENCY
     """Latency of this component for one Einsum; evaluated by the model."""
     extra_attributes_for_component_model: dict[str, Any] = Field(default_factory=dict)
+    _costs: Any = PrivateAttr(default=None)
 
     default_action_names: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def total_area(self) -> float:
+        """Area of all instances (after ``spec.calculate_component_costs()``)."""
+        return float(_costs_of(self).total_area)
+
+    @property
+    def total_leak_power(self) -> float:
+        """Leak power of all instances (after ``spec.calculate_component_costs()``)."""
+        return float(_costs_of(self).total_leak_power)
 
     @classmethod
     def prepare(cls, data: dict[str, Any], loc: Sequence[str | int]) -> dict[str, Any]:
@@ -377,3 +388,39 @@ class Arch(SpecModel):
     def __getitem__(self, name: str) -> Memory | Toll | Compute | Container:
         """``arch[name]``: the same as :meth:`find`."""
         return self.find(name)
+
+    @property
+    def per_component_total_area(self) -> dict[str, float]:
+        """Each component's area, all instances (after ``spec.calculate_component_costs()``)."""
+        return {name: node.total_area for name, node in self.components.items() if node._costs}
+
+    @property
+    def total_area(self) -> float:
+        """The sum of :attr:`per_component_total_area`."""
+        _costs_of(next(iter(self.components.values()), None))
+        return sum(self.per_component_total_area.values())
+
+    @property
+    def per_component_total_leak_power(self) -> dict[str, float]:
+        """Each component's leak power, all instances (after ``calculate_component_costs``)."""
+        return {
+            name: node.total_leak_power for name, node in self.components.items() if node._costs
+        }
+
+    @property
+    def total_leak_power(self) -> float:
+        """The sum of :attr:`per_component_total_leak_power`."""
+        _costs_of(next(iter(self.components.values()), None))
+        return sum(self.per_component_total_leak_power.values())
+
+
+def _costs_of(node: Any) -> Any:
+    """The costs ``calculate_component_costs`` stored on ``node``; a clear error without them."""
+    costs = getattr(node, "_costs", None)
+    if costs is None:
+        name = getattr(node, "name", "the arch")
+        raise SpecError(
+            f"{name} has no computed costs yet: call spec.calculate_component_costs() and read "
+            "them on the spec it returns (spec = spec.calculate_component_costs())."
+        )
+    return costs

@@ -14,6 +14,7 @@ from accelforge.frontend._base import SpecModel, locate_error
 from accelforge.frontend._expressions import using_functions
 from accelforge.frontend._yaml import load_yaml_files
 from accelforge.frontend.arch import Arch
+from accelforge.frontend.component_costs import calculate_component_costs
 from accelforge.frontend.custom_functions import load_custom_functions
 from accelforge.frontend.evaluate_arch import EvaluatedArch, evaluate_arch
 from accelforge.frontend.evaluate_workload import (
@@ -219,6 +220,16 @@ class Spec(SpecModel):
         }
         with using_functions(self.custom_functions()):
             return evaluate_arch(self.arch, workload, facts, base, require_costs=require_costs)
+
+    def calculate_component_costs(self, einsum_name: str | None = None) -> Spec:
+        """A copy with every component's area, leak power and action costs filled in.
+
+        Its ``arch.total_area``, ``arch.per_component_total_area``, ``arch.total_leak_power``
+        and ``arch.per_component_total_leak_power`` answer the area and power questions
+        (:mod:`accelforge.frontend.component_costs`); costs are those of ``einsum_name``
+        (default: the first Einsum).
+        """
+        return calculate_component_costs(self, einsum_name)
 
     def summary(self) -> str:
         """A short text summary: Einsums, tensors and architecture levels."""
