@@ -27,6 +27,7 @@ from accelforge.frontend.mapper.metrics import MetricsField
 from accelforge.frontend.mapping import Mapping as MappingTree
 from accelforge.frontend.mapping import check_references
 from accelforge.frontend.renames import Renames
+from accelforge.frontend.spec_yaml import spec_to_yaml
 from accelforge.frontend.workload import Workload
 
 __all__ = ["Config", "ModelSettings", "Spec"]
@@ -230,6 +231,10 @@ class Spec(SpecModel):
         (default: the first Einsum).
         """
         return calculate_component_costs(self, einsum_name)
+
+    def to_yaml(self) -> str:
+        """The spec as the text of one YAML file that loads back to the same spec."""
+        return spec_to_yaml(self)
 
     def summary(self) -> str:
         """A short text summary: Einsums, tensors and architecture levels."""
