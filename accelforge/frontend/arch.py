@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from accelforge.errors import SpecError, format_loc
 from accelforge.frontend._base import Expr, SpecModel, dispatch_tagged
+from accelforge.frontend.spec_html import arch_html
 
 __all__ = [
     "Action",
@@ -388,6 +389,10 @@ class Arch(SpecModel):
     def __getitem__(self, name: str) -> Memory | Toll | Compute | Container:
         """``arch[name]``: the same as :meth:`find`."""
         return self.find(name)
+
+    def _repr_html_(self) -> str:
+        """The hierarchy as a table, for Jupyter."""
+        return arch_html(self)
 
     @property
     def per_component_total_area(self) -> dict[str, float]:

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from accelforge.errors import SpecError, SpecWarning
 from accelforge.frontend._base import Expr, SpecModel
+from accelforge.frontend.spec_html import workload_html
 
 __all__ = ["Einsum", "TensorAccess", "Workload", "parse_einsum_string"]
 
@@ -328,6 +329,10 @@ class Workload(SpecModel):
         for rank in data.get("rank_sizes") or {}:
             _check_rank_name(str(rank), (*loc, "rank_sizes", rank), "workload.rank_sizes")
         return data
+
+    def _repr_html_(self) -> str:
+        """The Einsums and the tensors between them, for Jupyter."""
+        return workload_html(self)
 
     @property
     def einsum_names(self) -> list[str]:

@@ -33,7 +33,9 @@ def test_a_spec_with_a_mapping_evaluates_the_same_after_a_round_trip(tmp_path: P
     assert again.to_yaml() == spec.to_yaml()  # a fixed point
 
 
-@pytest.mark.parametrize("arch", ["tpu_v4i", "snowcat", "eyeriss", "fanout_variations/at_glb_with_fanout_node"])
+@pytest.mark.parametrize(
+    "arch", ["tpu_v4i", "snowcat", "eyeriss", "fanout_variations/at_glb_with_fanout_node"]
+)
 def test_arches_round_trip_to_the_same_evaluated_components(arch: str, tmp_path: Path) -> None:
     specs = reference_path() / "specs"
     spec = af.Spec.from_yaml(
