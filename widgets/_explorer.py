@@ -128,7 +128,8 @@ class Explorer(widgets.VBox):
         self.status = _classed(widgets.HTML(), "af-status")
         self.run_reason = _classed(widgets.HTML(), "af-run-reason")
         """Why Run is disabled (empty when it is not)."""
-        self.clouds = CloudsView(_classed(widgets.Box(), "af-clouds"))
+        self.clouds = CloudsView()
+        self.clouds.container.add_class("af-clouds")
         self.front = FrontView(self.inspect)
         self.axis_x = widgets.Dropdown(description="x axis", options=[col.LATENCY])
         self.axis_y = widgets.Dropdown(description="y axis", options=[col.ENERGY])
@@ -151,7 +152,7 @@ class Explorer(widgets.VBox):
         front_box = widgets.VBox(
             [
                 widgets.HBox([self.axis_x, self.axis_y, self.axis_colour, self.axis_z]),
-                self.front.figure,
+                self.front.slot.box,
                 self.front3d_box,
             ]
         )
@@ -237,6 +238,8 @@ class Explorer(widgets.VBox):
             self.controller.cancel()
         if _LIVE.get(self._key) is not None and _LIVE[self._key]() is self:
             del _LIVE[self._key]
+        for slot in (self.clouds.slot, self.front.slot, self.front3d.slot, self.inspector.slot):
+            slot.close()  # figures leave the kernel's widget state (and page reloads)
         super().close()
 
     # --- the UI task ------------------------------------------------------------------
@@ -311,7 +314,7 @@ class Explorer(widgets.VBox):
         )
         z = None if self.axis_z.value == _NO_COLOUR else self.axis_z.value
         self.controller.set_z(z)
-        self.front3d_box.children = (self.front3d.figure,) if z is not None else ()
+        self.front3d_box.children = (self.front3d.slot.box,) if z is not None else ()
 
     def _download_buttons(self) -> dict[str, DownloadButton]:
         c = self.controller

@@ -14,6 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from accelforge.widgets._plots import inspector_figure
 from accelforge.widgets._selection import Selection
+from accelforge.widgets._slots import FigureSlot
 
 from accelforge import columns as col
 from accelforge.units import NO_UNITS, Units
@@ -31,7 +32,7 @@ class Inspector(widgets.VBox):
         self.title.add_class("af-inspector-title")
         self.loop_nest = widgets.HTML("")
         self.loop_nest.add_class("af-loop-nest")
-        self.figure = go.FigureWidget(inspector_figure(None))
+        self.slot = FigureSlot(inspector_figure(None), "mapping")
         self.selection: Selection | None = None
         """The selection shown, or None."""
         self.pinned: Selection | None = None
@@ -48,11 +49,16 @@ class Inspector(widgets.VBox):
                 widgets.HBox([self.title, self.pin_button]),
                 self.comparison,
                 self.loop_nest,
-                self.figure,
+                self.slot.box,
             ],
             **kwargs,
         )
         self.add_class("af-inspector")
+
+    @property
+    def figure(self) -> go.FigureWidget:
+        """The bar charts shown."""
+        return self.slot.figure
 
     def show(self, selection: Selection, units: Units | None = None) -> None:
         """Display ``selection``: its summary, loop nest and bar charts (one batch).

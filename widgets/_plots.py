@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from accelforge.widgets._run_model import IDLE_PROGRESS
 from accelforge.widgets._selection import Selection
+from accelforge.widgets._slots import FigureSlot
 from accelforge.widgets._types import Update
 from plotly.subplots import make_subplots
 
@@ -38,19 +39,6 @@ __all__ = [
 _PREVIOUS_SLOTS = 5
 _COLUMNS = 3
 _FADED = ["#9e9e9e", "#b39ddb", "#90caf9", "#a5d6a7", "#ffcc80"]
-
-
-def _widget(figure: go.Figure, filename: str) -> go.FigureWidget:
-    """``figure`` as a ``FigureWidget`` whose toolbar camera saves a PNG in the browser.
-
-    The camera button is Plotly's ``toImage``: it needs no kaleido and no server-side browser.
-    """
-    widget = go.FigureWidget(figure)
-    widget._config = {
-        "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": filename, "scale": 2},
-    }
-    return widget
 
 
 def _column(data: pd.DataFrame | None, name: str | None) -> list[Any]:
@@ -351,21 +339,26 @@ def inspector_series(selection: Selection | None) -> list[pd.Series]:
 class CloudsView:
     """The per-Einsum figure: rebuilt when a run's Einsums are known, restyled after that."""
 
-    def __init__(self, container: Any) -> None:
-        self.container = container
-        """An ipywidgets ``Box`` whose child is the current ``FigureWidget``."""
-        self.figure: go.FigureWidget | None = None
+    def __init__(self) -> None:
+        empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
+        self.slot = FigureSlot(clouds_figure(empty), "pmappings")
+        self.container = self.slot.box
+        """The ``Box`` whose child is the current ``FigureWidget``."""
         self.redraws = 0
         """Batched redraws sent (each is one ``batch_update``)."""
         self._key: tuple[int, tuple[str, ...]] | None = None
 
+    @property
+    def figure(self) -> go.FigureWidget:
+        """The figure shown."""
+        return self.slot.figure
+
     def apply(self, update: Update) -> None:
         """Draw ``update``'s changed clouds (rebuild for a new run or new Einsums)."""
         key = (update.run_index, update.einsums)
-        if key != self._key or self.figure is None:
+        if key != self._key:
             self._key = key
-            self.figure = _widget(clouds_figure(update), "pmappings")
-            self.container.children = (self.figure,)
+            self.slot.replace(clouds_figure(update))
             self.redraws += 1
             return
         if not update.clouds:
@@ -387,11 +380,17 @@ class FrontView:
 
     def __init__(self, on_click: Callable[[int], None]) -> None:
         empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
-        self.figure = _widget(front_figure(empty), "front")
         self.redraws = 0
         self._on_click = on_click
         self._run, self._selected = -1, None
-        self.figure.data[-1].on_click(self._clicked)
+        self.slot = FigureSlot(
+            front_figure(empty), "front", lambda f: f.data[-1].on_click(self._clicked)
+        )
+
+    @property
+    def figure(self) -> go.FigureWidget:
+        """The figure shown."""
+        return self.slot.figure
 
     def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
         indices = list(getattr(points, "point_inds", []) or [])
@@ -439,9 +438,15 @@ class Front3DView:
 
     def __init__(self, on_click: Callable[[int], None]) -> None:
         empty = Update(0, -1, (), {}, {}, None, None, (), IDLE_PROGRESS)
-        self.figure = _widget(front3d_figure(empty), "front-3d")
         self._on_click = on_click
-        self.figure.data[0].on_click(self._clicked)
+        self.slot = FigureSlot(
+            front3d_figure(empty), "front-3d", lambda f: f.data[0].on_click(self._clicked)
+        )
+
+    @property
+    def figure(self) -> go.FigureWidget:
+        """The figure shown."""
+        return self.slot.figure
 
     def _clicked(self, trace: Any, points: Any, selector: Any) -> None:  # noqa: ARG002 - plotly
         indices = list(getattr(points, "point_inds", []) or [])

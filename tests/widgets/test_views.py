@@ -313,7 +313,7 @@ def test_the_3d_view_shows_the_front_over_three_columns_and_inspects_a_click(spe
         explorer.axis_x.value, explorer.axis_y.value = "energy-delay product", "energy"
         explorer.axis_z.value = "usage MainMemory"
         explorer.tick(force=True)
-        assert explorer.front3d_box.children == (explorer.front3d.figure,)
+        assert explorer.front3d_box.children == (explorer.front3d.slot.box,)
         trace = explorer.front3d.figure.data[0]
         assert list(trace.z) == [0.0, 0.0, 0.0] and list(trace.x) == [3000.0, 4000.0, 4000.0]
         # (EDP, energy, usage MainMemory): (3000, 100, 0) dominates the two others
