@@ -56,7 +56,7 @@ class FigureSlot:
         """What the layout shows; its one child is :attr:`figure`."""
         self.filename = filename
         self.rebuilds = 0
-        """Figures built after the first (new runs' structure, page reloads)."""
+        """Figures built after the first (one per page reload)."""
         self._on_new = on_new
         self._parked: go.Figure | None = None
         self.figure = figure_widget(figure, filename)
@@ -67,12 +67,15 @@ class FigureSlot:
         _SLOTS.add(self)
 
     def replace(self, figure: go.Figure) -> go.FigureWidget:
-        """Show a new figure built from ``figure``; the old one is closed (its state freed)."""
-        old = self.figure
-        self.figure = figure_widget(figure, self.filename)
-        self.box.children = (self.figure,)
-        old.close()
-        self.rebuilds += 1
+        """Show ``figure``'s traces and layout in the same widget (a new structure).
+
+        The widget is kept: a new one would make the page load Plotly's 5 MB bundle again,
+        which blocks it for over a second. ``on_new`` runs again for the new traces.
+        """
+        with self.figure.batch_update():
+            self.figure.data = []
+        self.figure.add_traces(list(figure.data))
+        self.figure.layout = figure.layout
         if self._on_new is not None:
             self._on_new(self.figure)
         return self.figure
