@@ -458,10 +458,15 @@ class ExplorerController:
 
     def export_figure(self, fmt: str = "html", which: str = "front") -> bytes:
         """The ``front`` (or per-Einsum ``clouds``) figure as ``html`` or ``png`` bytes."""
+        return figure_bytes(self.figure(which), fmt)
+
+    def figure(self, which: str = "front") -> Any:
+        """A static copy (``go.Figure``) of the ``front`` or per-Einsum ``clouds`` figure."""
         from accelforge.widgets._plots import clouds_figure, front_figure
 
+        if which not in ("front", "clouds"):
+            raise ValueError(f"which must be 'front' or 'clouds'. Got {which!r} instead.")
         with self._lock:
             run = self.current
             update = self._make_update(set(run.einsums) if run is not None else set())
-        figure = front_figure(update) if which == "front" else clouds_figure(update)
-        return figure_bytes(figure, fmt)
+        return front_figure(update) if which == "front" else clouds_figure(update)

@@ -224,6 +224,14 @@ class Explorer(widgets.VBox):
             return
         self.front.highlight(index)
 
+    def snapshot(self, which: str = "front") -> Any:
+        """A static copy of the ``front`` (or ``clouds``) figure, as it is drawn now.
+
+        Displayed in a notebook it is an ordinary Plotly figure: saved notebooks keep it (with
+        a PNG when kaleido is there, see notebooks/build.py), so GitHub and nbviewer show it.
+        """
+        return self.controller.figure(which)
+
     def close(self) -> None:
         """Stop the UI task, cancel a run still going, and close the widgets (idempotent).
 
