@@ -106,9 +106,13 @@ class Objectives:
     def bound_pruning(self) -> bool:
         """Whether the join may drop partial joins by bounds on the objectives.
 
-        Not with resource usage as an objective: usage does not add up across Einsums.
+        Not with resource usage as an objective: usage does not add up across Einsums. Not
+        with an objective tolerance either: tolerant pruning may drop the partial joins of
+        the greedy mappings the bound comes from, and the bound would then drop the
+        near-equal ones that stood in for them, losing front points by more than the
+        tolerance (docs/MAPPER.md §8).
         """
-        return not self.resource_usage
+        return not self.resource_usage and self.objective_tolerance == 0
 
     def comparison_columns(self, table: TemplateRows) -> list[np.ndarray]:
         """A pmapping table's objective columns (§7).
