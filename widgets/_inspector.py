@@ -32,6 +32,9 @@ class Inspector(widgets.VBox):
         self.title.add_class("af-inspector-title")
         self.loop_nest = widgets.HTML("")
         self.loop_nest.add_class("af-loop-nest")
+        self.loop_nest_panel = widgets.Accordion(children=[self.loop_nest], selected_index=0)
+        """The loop nest, collapsible (open at first)."""
+        self.loop_nest_panel.set_title(0, "Loop nest")
         self.slot = FigureSlot(inspector_figure(None), "mapping")
         self.selection: Selection | None = None
         """The selection shown, or None."""
@@ -48,7 +51,7 @@ class Inspector(widgets.VBox):
             [
                 widgets.HBox([self.title, self.pin_button]),
                 self.comparison,
-                self.loop_nest,
+                self.loop_nest_panel,
                 self.slot.box,
             ],
             **kwargs,

@@ -70,3 +70,28 @@ def test_runs(name: str, tmp_path: Path) -> None:
     if name in CHECKS:  # the claim each tutorial ends on holds
         last = [c for c in notebook.cells if c.cell_type == "code"][-1]
         assert last.outputs[-1]["data"]["text/plain"] == "True"
+
+
+def test_a_spec_error_in_a_notebook_cell_shows_one_line_and_no_traceback(tmp_path: Path) -> None:
+    nbformat = pytest.importorskip("nbformat", reason="nbformat is not installed")
+    nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed")
+    pytest.importorskip("ipykernel", reason="ipykernel is not installed")
+    source = (
+        "import accelforge as af\n"
+        "af.Spec.from_yaml(af.examples.arches.simple, af.examples.workloads.matmuls,\n"
+        '                  jinja_parse_data={"N_EINSUMS": 1, "M": "abc"})'
+    )
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    client = nbclient.NotebookClient(
+        notebook,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()
+    error = notebook.cells[0].outputs[0]
+    assert error["output_type"] == "error" and error["ename"] == "SpecError"
+    assert len(error["traceback"]) == 1
+    assert error["traceback"][0].startswith("SpecError: workload.iteration_space_shape.m (")
+    assert "names 'abc', which is neither a rank variable" in error["traceback"][0]

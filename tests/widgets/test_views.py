@@ -158,6 +158,9 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         assert "usage GlobalBuffer" in explorer.axis_x.options
         explorer.inspect(2)
         assert "mapping 2" in explorer.inspector.title.value
+        panel = explorer.inspector.loop_nest_panel  # collapsible, open at first
+        assert panel.selected_index == 0 and panel.get_title(0) == "Loop nest"
+        assert panel.children == (explorer.inspector.loop_nest,)
         energy_per_einsum = explorer.inspector.figure.data[7]  # (pinned, shown) per chart
         assert list(energy_per_einsum.y) == [150.0, 250.0]
         explorer.run(wait=True, timeout=10)
