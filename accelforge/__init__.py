@@ -23,6 +23,7 @@ from accelforge.frontend.renames import Renames
 from accelforge.frontend.spec import Config, Spec
 from accelforge.frontend.variables import Variables
 from accelforge.frontend.workload import Workload
+from accelforge.sweep import sweep
 from accelforge.util import get_n_parallel_jobs, set_n_parallel_jobs
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "mapper",
     "model",
     "set_n_parallel_jobs",
+    "sweep",
 ]
 
 __version__ = "0.1.0"

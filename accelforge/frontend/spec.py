@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from accelforge.errors import SpecError, SpecWarning, did_you_mean
 from accelforge.frontend._base import SpecModel, locate_error
@@ -56,6 +56,8 @@ class ModelSettings(SpecModel):
 class Spec(SpecModel):
     """A whole specification: architecture, workload, renames, variables, mapping, settings."""
 
+    _source: dict[str, Any] | None = PrivateAttr(default=None)
+    """How :meth:`from_yaml` loaded the spec (files, Jinja data), for re-rendering."""
     arch: Arch = Field(default_factory=Arch)
     workload: Workload = Field(default_factory=Workload)
     renames: Renames = Field(default_factory=Renames)
@@ -147,6 +149,16 @@ class Spec(SpecModel):
                     raise
             except SpecWarning as warning:
                 raise SpecError(f"{warning} (an error because strict=True)") from None
+        spec._source = {
+            "files": list(files),
+            "jinja_parse_data": dict(jinja_parse_data or {}),
+            "options": {
+                "top_key": top_key,
+                "strict": strict,
+                "allow_custom_functions": allow_custom_functions,
+                **kwargs,
+            },
+        }
         return spec
 
     def custom_functions(self) -> dict[str, Callable[..., Any]]:

@@ -48,6 +48,7 @@ __all__ = [
     "Outcome",
     "ProcessExecutor",
     "default_n_workers",
+    "resolve_executor",
     "worker_count",
     "guarded_call",
     "interruption",
@@ -89,6 +90,34 @@ def worker_count(n_workers: int | None, executor: Executor | None = None) -> int
             )
             return 1
     return n
+
+
+def resolve_executor(executor: Any, n_workers: int) -> tuple[Executor, bool]:
+    """The executor a run uses, and whether the run owns it (closes it when done).
+
+    ``None``: this process (1 worker) or a process pool of ``n_workers``; ``"dask"``: a local
+    Dask cluster; a ``dask.distributed.Client``: its cluster (not closed by the run); any
+    :class:`Executor`: itself.
+    """
+    from accelforge.mapper.dask_executor import DaskExecutor, is_dask_client
+
+    if executor is None:
+        pool = InProcessExecutor() if n_workers == 1 else ProcessExecutor(n_workers)
+        return pool, True
+    if isinstance(executor, str):
+        if executor != "dask":
+            raise ValueError(
+                f"executor must be 'dask', a Dask Client or an Executor; got {executor!r}"
+            )
+        return DaskExecutor.local(), True
+    if is_dask_client(executor):
+        return DaskExecutor(executor), False
+    if not isinstance(executor, Executor):
+        raise TypeError(
+            f"executor must be 'dask', a dask.distributed.Client or an Executor (submit, "
+            f"shutdown, n_workers); got {type(executor).__name__}"
+        )
+    return executor, False
 
 
 def _positive_count(n_workers: int | None) -> int:

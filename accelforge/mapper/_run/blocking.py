@@ -54,7 +54,8 @@ def map_workload_to_arch(
     spec: Spec,
     *,
     on_event: Callable[[Event], None] | None = None,
-    n_workers: int = 1,
+    n_workers: int | None = 1,
+    executor: Any = None,
     show_progress: bool = False,
     ties: bool = False,
 ) -> Mappings:
@@ -71,6 +72,8 @@ def map_workload_to_arch(
         ``RunFinished`` last).
     n_workers : int
         Worker processes; 1 runs everything in this process.
+    executor : dask.distributed.Client, "dask" or Executor, optional
+        Run the units there instead (``start``'s ``executor``); then ``n_workers`` is unused.
     show_progress : bool
         Show ``tqdm`` progress bars (templates, then join steps).
     ties : bool
@@ -84,7 +87,8 @@ def map_workload_to_arch(
         run ended without one (cancelled, or a limit stopped the join). Run warnings,
         including a non-``OK`` status, are issued as ``SpecWarning``.
     """
-    run = start(spec, n_workers=n_workers, ties=ties, anytime=False)
+    workers = None if executor is not None else n_workers
+    run = start(spec, n_workers=workers, executor=executor, ties=ties, anytime=False)
     bars = _ProgressBars() if show_progress else None
     try:
         for event in run.events():

@@ -64,9 +64,9 @@ from accelforge.mapper.executors import (
     Executor,
     InProcessExecutor,
     Outcome,
-    ProcessExecutor,
     guarded_call,
     release,
+    resolve_executor,
     rss_bytes,
     worker_count,
 )
@@ -106,8 +106,10 @@ def start(
     n_workers : int, optional
         Worker processes; default ``os.cpu_count()``. 1 runs the units in this process (in
         the run's background thread).
-    executor : Executor, optional
-        Run the units here instead (the run does not shut it down); excludes ``n_workers``.
+    executor : Executor, dask.distributed.Client or "dask", optional
+        Run the units there instead; excludes ``n_workers``. A Client's cluster (or an
+        Executor) is not shut down by the run; ``"dask"`` starts a local Dask cluster for
+        the run (:mod:`accelforge.mapper.dask_executor`).
     ties : bool
         With one objective, return every exact tie of the optimum; by default one mapping,
         the ties broken by latency, then energy, then memory usage (docs/MAPPER.md §7).
@@ -134,9 +136,7 @@ def start(
     spec = copy.deepcopy(spec)
     context = PmappingContext.build(spec)
     plan = make_plan(context, list(spec.evaluate_workload().einsums))
-    owns = executor is None
-    if executor is None:
-        executor = InProcessExecutor() if n == 1 else ProcessExecutor(n)
+    executor, owns = resolve_executor(executor, n)
     run = MapperRun(context, plan, executor, owns=owns, began=began, ties=ties, anytime=anytime)
     run._thread.start()
     return run
