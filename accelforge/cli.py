@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from accelforge import cli_hwcomponents, examples
+from accelforge import cli_hwcomponents, cli_sweep, examples
 from accelforge import columns as col
+from accelforge.cli_args import parse_params, parse_value, resolve
 from accelforge.errors import AccelForgeError
 from accelforge.frontend.spec import Spec
 
@@ -22,33 +21,6 @@ MAP_DEFAULTS = (
     "matmuls",
     {"N_EINSUMS": 4, "M": 64, "KN": 64, "GLB_SIZE": 65536, "DRAM_ENERGY": 10, "GLB_THROUGHPUT": 1},
 )
-
-
-def _resolve(name: str, folder: examples.ExampleFolder) -> Path:
-    """A path as given, or the shipped example of that name."""
-    path = Path(name)
-    if path.suffix in (".yaml", ".yml", ".jinja", ".jinja2") or path.exists():
-        return path
-    return getattr(folder, name)
-
-
-def _parse_value(text: str) -> Any:
-    for convert in (int, float):
-        try:
-            return convert(text)
-        except ValueError:
-            pass
-    return text
-
-
-def _parse_params(items: Sequence[str]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"accelforge: -p expects KEY=VALUE, got {item!r}")
-        params[key.strip()] = _parse_value(value.strip())
-    return params
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -121,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for front.csv, front.parquet, front.json, pareto.html",
     )
     cli_hwcomponents.add_subcommand(sub)
+    cli_sweep.add_subcommand(sub)
     return parser
 
 
@@ -129,7 +102,7 @@ def _map(args: argparse.Namespace) -> None:
     from accelforge.frontend.mapper.metrics import Metrics
     from accelforge.mapper import map_workload_to_arch
 
-    params = _parse_params(args.param)
+    params = parse_params(args.param)
     if args.arch is None and args.workload is None:
         arch, workload = (
             getattr(examples.arches, MAP_DEFAULTS[0]),
@@ -137,15 +110,15 @@ def _map(args: argparse.Namespace) -> None:
         )
         params = {**MAP_DEFAULTS[2], **params}
     else:
-        arch = _resolve(args.arch or DEFAULT_ARCH, examples.arches)
-        workload = _resolve(args.workload or DEFAULT_WORKLOAD, examples.workloads)
+        arch = resolve(args.arch or DEFAULT_ARCH, examples.arches)
+        workload = resolve(args.workload or DEFAULT_WORKLOAD, examples.workloads)
     spec = Spec.from_yaml(arch, workload, jinja_parse_data=params)
     spec.mapper.metrics = Metrics.parse([m.strip().upper() for m in args.metrics.split(",")])
     for setting in args.settings:
         key, sep, value = setting.partition("=")
         if not sep or not key.startswith("ffm."):
             raise SystemExit(f"accelforge: --set expects ffm.KNOB=VALUE, got {setting!r}")
-        setattr(spec.mapper.ffm, key.removeprefix("ffm."), _parse_value(value))
+        setattr(spec.mapper.ffm, key.removeprefix("ffm."), parse_value(value))
     mappings = map_workload_to_arch(spec)
     data = mappings.data
     einsums = spec.workload.einsum_names
@@ -166,9 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "hwcomponents":
             return cli_hwcomponents.run_subcommand(args)
-        arch = _resolve(args.arch, examples.arches)
-        workload = _resolve(args.workload, examples.workloads)
-        spec = Spec.from_yaml(arch, workload, jinja_parse_data=_parse_params(args.param))
+        if args.command == "sweep":
+            return cli_sweep.run_subcommand(args)
+        arch = resolve(args.arch, examples.arches)
+        workload = resolve(args.workload, examples.workloads)
+        spec = Spec.from_yaml(arch, workload, jinja_parse_data=parse_params(args.param))
         sys.stdout.write(spec.summary() + "\n")
     except (AccelForgeError, AttributeError) as err:
         sys.stderr.write(f"accelforge: {err}\n")

@@ -98,12 +98,16 @@ def _set(target: Any, dotted: str, value: Any, path: str) -> None:
     for name in names[:-1]:
         target = _get(target, name, path)
     _get(target, names[-1], path)  # a typo is an error, not a new attribute
-    setattr(target, names[-1], value)
+    try:
+        setattr(target, names[-1], value)
+    except SpecError as err:
+        raise SpecError(f"sweep path {path!r} = {value!r}: {err}") from None
 
 
 def _get(target: Any, name: str, path: str) -> Any:
-    fields = getattr(type(target), "model_fields", {})
-    if name not in fields and not hasattr(type(target), name):
+    fields = set(getattr(type(target), "model_fields", {}))
+    fields |= set(getattr(type(getattr(target, "ffm", None)), "model_fields", {}))
+    if name not in fields and not hasattr(target, name):
         known = ", ".join(sorted(fields))
         raise SpecError(f"sweep path {path!r}: {type(target).__name__} has no {name!r}. Its "
                         f"fields: {known}.")  # fmt: skip
