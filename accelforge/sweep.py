@@ -216,20 +216,29 @@ class SweepRun:
         """Whether the sweep ended (every point, or a cancel)."""
         return self._finished.is_set()
 
+    def finished_points(self) -> list[SweepPointDone]:
+        """The points finished so far, in grid order (does not consume :meth:`events`)."""
+        return [e for _, e in sorted(dict(self._done).items())]
+
     def failed(self) -> list[SweepPointDone]:
         """The points that ended without ``OK`` so far."""
-        return [e for _, e in sorted(self._done.items()) if e.status != "OK"]
+        return [e for e in self.finished_points() if e.status != "OK"]
 
     def result(self, timeout: float | None = None) -> pd.DataFrame:
-        """Wait for the end; one row per (point, front mapping), grid columns first.
+        """Wait for the end, then :meth:`table`."""
+        if not self._finished.wait(timeout):
+            raise TimeoutError(f"the sweep is still running after {timeout} s")
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        """The points finished so far: one row per (point, front mapping), grid columns first.
 
         Also ``point`` (the index), ``status`` and ``message``; a point without a front has
         one row with no front values.
         """
-        if not self._finished.wait(timeout):
-            raise TimeoutError(f"the sweep is still running after {timeout} s")
         frames = []
-        for index, event in sorted(self._done.items()):
+        for event in self.finished_points():
+            index = event.index
             front = event.front if event.front is not None else pd.DataFrame(index=[0])
             head = {"point": index, **event.values, "status": event.status,
                     "message": event.message}  # fmt: skip

@@ -20,7 +20,7 @@ import nbclient
 import nbformat
 
 HERE = Path(__file__).resolve().parent
-NAMES = ["01_quickstart", "02_explorer", "03_tolerances", "04_fusion"]
+NAMES = ["01_quickstart", "02_explorer", "03_tolerances", "04_fusion", "05_sweep"]
 
 
 def build(name: str) -> Path:

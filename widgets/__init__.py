@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from accelforge.widgets._explorer import Explorer
     from accelforge.widgets._form import FFMForm
     from accelforge.widgets._selection import Selection
+    from accelforge.widgets._sweep_view import SweepView
     from accelforge.widgets._types import Update
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ExplorerController",
     "FFMForm",
     "Selection",
+    "SweepView",
     "Update",
 ]
 
@@ -43,6 +45,7 @@ _WHERE: dict[str, tuple[str, bool]] = {
     "ExplorerController": ("accelforge.widgets._controller", False),
     "FFMForm": ("accelforge.widgets._form", True),
     "Selection": ("accelforge.widgets._selection", False),
+    "SweepView": ("accelforge.widgets._sweep_view", True),
     "Update": ("accelforge.widgets._types", False),
 }
 """Public name -> (module, whether it needs the ``notebook`` extra)."""

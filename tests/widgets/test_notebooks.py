@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-NAMES = ["01_quickstart", "02_explorer", "03_tolerances", "04_fusion"]
-CHECKS = {"03_tolerances", "04_fusion"}
+NAMES = ["01_quickstart", "02_explorer", "03_tolerances", "04_fusion", "05_sweep"]
+CHECKS = {"03_tolerances", "04_fusion", "05_sweep"}
 """Notebooks whose last cell evaluates a claim (tolerance bound held, traffic never rises)."""
 
 
-def test_the_four_tutorials_exist() -> None:
+def test_the_five_tutorials_exist() -> None:
     assert sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb")) == NAMES
 
 
