@@ -25,12 +25,16 @@ def _plain(values: Any) -> Any:
 def model_tutorial(af: Any, examples_dir: Path) -> Figures:
     """notebooks/tutorials/model.ipynb."""
     data = {"N_EINSUMS": 2, "M": 64, "KN": 32, "MainMemoryEnergy": 10, "GlobalBufferSize": 1e5}
-    spec = af.Spec.from_yaml(
-        examples_dir / "arches" / "simple.yaml",
-        examples_dir / "workloads" / "matmuls.yaml",
-        examples_dir / "mappings" / "unfused_matmuls_to_simple.yaml",
-        jinja_parse_data=data,
-    )
+
+    def with_mapping(name: str) -> Any:
+        return af.Spec.from_yaml(
+            examples_dir / "arches" / "simple.yaml",
+            examples_dir / "workloads" / "matmuls.yaml",
+            examples_dir / "mappings" / f"{name}.yaml",
+            jinja_parse_data=data,
+        )
+
+    spec = with_mapping("unfused_matmuls_to_simple")
     result = spec.evaluate_mapping()
     from accelforge.plotting.mappings import plot_energy_breakdown, plot_memory_usage_breakdown
 
@@ -38,13 +42,7 @@ def model_tutorial(af: Any, examples_dir: Path) -> Figures:
     plot_energy_breakdown([result], separate_by=["component"])
     plot_energy_breakdown([result], separate_by=["component"], stack_by=["einsum"])
     plot_energy_breakdown([result], separate_by=["component"], stack_by=["tensor"])
-    fused_spec = af.Spec.from_yaml(
-        examples_dir / "arches" / "simple.yaml",
-        examples_dir / "workloads" / "matmuls.yaml",
-        examples_dir / "mappings" / "fused_matmuls_to_simple.yaml",
-        jinja_parse_data=data,
-    )
-    fused = fused_spec.evaluate_mapping()
+    fused = with_mapping("fused_matmuls_to_simple").evaluate_mapping()
     rendered = fused.render(with_reservations=False, with_tile_shape=False)
     plot_energy_breakdown(
         [result, fused], separate_by=["component"], stack_by=["tensor"], labels=["Unfused", "Fused"]

@@ -22,6 +22,7 @@ from accelforge.widgets._form import FFMForm
 from accelforge.widgets._inspector import Inspector
 from accelforge.widgets._plots import CloudsView, Front3DView, FrontView
 from accelforge.widgets._serialize import FIGURE_FORMATS, TABLE_FORMATS, table_formats
+from accelforge.widgets._slots import close_tree
 from accelforge.widgets._ticker import Ticker
 from accelforge.widgets._types import Starter
 
@@ -248,6 +249,7 @@ class Explorer(widgets.VBox):
             del _LIVE[self._key]
         for slot in (self.clouds.slot, self.front.slot, self.front3d.slot, self.inspector.slot):
             slot.close()  # figures leave the kernel's widget state (and page reloads)
+        close_tree(self)
         super().close()
 
     # --- the UI task ------------------------------------------------------------------

@@ -336,6 +336,22 @@ def inspector_series(selection: Selection | None) -> list[pd.Series]:
     ]
 
 
+_FRONT_STYLE = ("x", "y", "name", "visible", "marker", "text", "hovertemplate", "mode")
+_FRONT_STYLE = (*_FRONT_STYLE, "customdata")
+"""Trace properties a front redraw copies from a freshly built figure."""
+
+
+def _restyle(target: Any, source: Any, properties: tuple[str, ...]) -> None:
+    """Copy ``properties`` of trace ``source`` onto the drawn trace ``target``."""
+    target.update(**{name: getattr(source, name) for name in properties if name in source})
+
+
+def _copy_layout(figure: go.FigureWidget, fresh: go.Figure, paths: tuple[str, ...]) -> None:
+    """Copy the layout values at dotted ``paths`` (``"xaxis.title.text"``) from ``fresh``."""
+    for path in paths:
+        figure.layout[path] = fresh.layout[path]
+
+
 class CloudsView:
     """The per-Einsum figure: rebuilt when a run's Einsums are known, restyled after that."""
 
@@ -413,23 +429,11 @@ class FrontView:
         fresh = front_figure(update)
         with self.figure.batch_update():
             for target, source in zip(self.figure.data, fresh.data, strict=True):
-                target.update(
-                    x=source.x,
-                    y=source.y,
-                    name=source.name,
-                    visible=source.visible,
-                    marker=source.marker,
-                    text=source.text,
-                    hovertemplate=source.hovertemplate,
-                    mode=source.mode,
-                    customdata=source.customdata,
-                )
-            self.figure.layout.title.text = fresh.layout.title.text
+                _restyle(target, source, _FRONT_STYLE)
+            _copy_layout(self.figure, fresh, ("title.text", "xaxis.title.text", "yaxis.title.text"))
             rows = list(fresh.data[-1].customdata or [])
             picked = [rows.index(self._selected)] if self._selected in rows else None
             self.figure.data[-1].selectedpoints = picked
-            self.figure.layout.xaxis.title.text = fresh.layout.xaxis.title.text
-            self.figure.layout.yaxis.title.text = fresh.layout.yaxis.title.text
         self.redraws += 1
 
 
@@ -458,19 +462,7 @@ class Front3DView:
         if update.z is None:
             return
         fresh = front3d_figure(update)
-        source = fresh.data[0]
         with self.figure.batch_update():
-            self.figure.data[0].update(
-                x=source.x,
-                y=source.y,
-                z=source.z,
-                customdata=source.customdata,
-                marker=source.marker,
-                text=source.text,
-                hovertemplate=source.hovertemplate,
-                name=source.name,
-            )
-            self.figure.layout.title.text = fresh.layout.title.text
-            self.figure.layout.scene.xaxis.title.text = fresh.layout.scene.xaxis.title.text
-            self.figure.layout.scene.yaxis.title.text = fresh.layout.scene.yaxis.title.text
-            self.figure.layout.scene.zaxis.title.text = fresh.layout.scene.zaxis.title.text
+            _restyle(self.figure.data[0], fresh.data[0], (*_FRONT_STYLE, "z"))
+            axes = tuple(f"scene.{axis}.title.text" for axis in ("xaxis", "yaxis", "zaxis"))
+            _copy_layout(self.figure, fresh, ("title.text", *axes))

@@ -23,7 +23,7 @@ from typing import Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
-__all__ = ["FigureSlot", "install_hook", "live_slots"]
+__all__ = ["FigureSlot", "close_tree", "install_hook", "live_slots"]
 
 _SLOTS: weakref.WeakSet[FigureSlot] = weakref.WeakSet()
 _ORIGINAL: Any = None
@@ -102,6 +102,17 @@ class FigureSlot:
         _SLOTS.discard(self)
         self.figure.close()
         self.box.close()
+
+
+def close_tree(widget: Any) -> None:
+    """Close ``widget``'s descendants (``children``), innermost first; not ``widget`` itself.
+
+    ipywidgets' ``close()`` leaves children open: a container left open that lists a closed
+    widget would break the state reply of the next page reload.
+    """
+    for child in list(getattr(widget, "children", ()) or ()):
+        close_tree(child)
+        child.close()
 
 
 def live_slots() -> list[FigureSlot]:

@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from accelforge.widgets._download import DownloadButton
 from accelforge.widgets._serialize import table_bytes
-from accelforge.widgets._slots import FigureSlot
+from accelforge.widgets._slots import FigureSlot, close_tree
 from accelforge.widgets._ticker import Ticker
 
 __all__ = ["SweepView", "sweep_lines"]
@@ -106,4 +106,5 @@ class SweepView(widgets.VBox):
         """Stop polling and close the widgets (the run goes on; ``run.cancel()`` stops it)."""
         self.ticker.stop()
         self.slot.close()
+        close_tree(self)
         super().close()

@@ -57,17 +57,7 @@ def plot_energy_breakdown(
             frame = frame[totals != 0]
         frame["segment"] = _joined(frame, stack) if stack else "energy"
         for segment, part in frame.groupby("segment", sort=False):
-            name = str(segment)
-            figure.add_bar(
-                x=part["bar"].tolist(),
-                y=part["energy"].tolist(),
-                name=name,
-                legendgroup=name,
-                showlegend=name not in shown,
-                row=1,
-                col=column,
-            )
-            shown.add(name)
+            _bars(figure, str(segment), part["bar"], part["energy"], shown, (1, column))
     figure.update_layout(barmode="stack", title="Energy breakdown")
     figure.update_yaxes(title_text="energy")
     return figure
@@ -92,20 +82,26 @@ def plot_memory_usage_breakdown(
         for row, memory in enumerate(levels, start=1):
             part = usage[usage["memory"] == memory]
             for tensor, rows in part.groupby("tensor", sort=False):
-                name = str(tensor)
-                figure.add_bar(
-                    x=rows["einsum"].tolist(),
-                    y=rows["fraction"].tolist(),
-                    name=name,
-                    legendgroup=name,
-                    showlegend=name not in shown,
-                    row=row,
-                    col=column,
-                )
-                shown.add(name)
+                _bars(figure, str(tensor), rows["einsum"], rows["fraction"], shown, (row, column))
             figure.update_yaxes(title_text=f"{memory} (fraction used)", row=row, col=1)
     figure.update_layout(barmode="stack", title="Memory usage breakdown")
     return figure
+
+
+def _bars(
+    figure: go.Figure, name: str, x: pd.Series, y: pd.Series, shown: set[str], at: tuple[int, int]
+) -> None:
+    """One bar trace in subplot ``at``; its legend entry only the first time ``name`` shows."""
+    figure.add_bar(
+        x=x.tolist(),
+        y=y.tolist(),
+        name=name,
+        legendgroup=name,
+        showlegend=name not in shown,
+        row=at[0],
+        col=at[1],
+    )
+    shown.add(name)
 
 
 def _keys(keys: Sequence[str], what: str) -> list[str]:

@@ -51,7 +51,7 @@ def test_a_reload_gets_no_figure_in_its_reply_and_fresh_figures_after(spec, monk
         states = _request_states(monkeypatch)
         bundles = [s for s in states.values() if len(s["state"].get("_esm", "")) > 1_000_000]
         assert bundles == []  # no figure's 5 MB Plotly bundle in the one big reply
-        assert len(json.dumps(states)) < 1_000_000
+        assert max(len(json.dumps(state)) for state in states.values()) < 1_000_000
         assert explorer.front.figure is not before and before.comm is None  # closed
         assert list(explorer.front.figure.data[-1].x) == x_before  # current data
         assert explorer.front.slot.box.children == (explorer.front.figure,)
@@ -73,3 +73,16 @@ def test_other_control_messages_reach_ipywidgets(monkeypatch) -> None:
     monkeypatch.setattr(widgets.Widget, "_control_comm", ControlComm())
     with pytest.raises(RuntimeError, match="Unknown front-end to back-end widget control msg"):
         widgets.Widget._handle_control_comm_msg({"content": {"data": {"method": "nope"}}})
+
+
+def test_a_reload_after_an_explorer_was_closed_still_gets_its_reply(spec, monkeypatch) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events()))
+    explorer.run(wait=True, timeout=10)
+
+    def tree(widget) -> list:
+        return [widget, *(w for child in getattr(widget, "children", ()) for w in tree(child))]
+
+    ids = {widget.model_id for widget in tree(explorer)}
+    explorer.close()  # as re-executing its cell does
+    states = _request_states(monkeypatch)  # raised AttributeError when containers stayed open
+    assert not ids & set(states)  # every widget of the explorer left the kernel
