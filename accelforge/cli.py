@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from accelforge import cli_hwcomponents, cli_sweep, examples
 from accelforge import columns as col
@@ -97,11 +98,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _map(args: argparse.Namespace) -> None:
+def _map(args: argparse.Namespace) -> int:
+    """Map, print and write the front; 1 when the run did not end OK or found nothing."""
     from accelforge.export import write_front
     from accelforge.frontend.mapper.metrics import Metrics
-    from accelforge.mapper import map_workload_to_arch
+    from accelforge.mapper import RunFinished, map_workload_to_arch
 
+    _check_writable(Path(args.out))
     params = parse_params(args.param)
     if args.arch is None and args.workload is None:
         arch, workload = (
@@ -119,7 +122,14 @@ def _map(args: argparse.Namespace) -> None:
         if not sep or not key.startswith("ffm."):
             raise SystemExit(f"accelforge: --set expects ffm.KNOB=VALUE, got {setting!r}")
         setattr(spec.mapper.ffm, key.removeprefix("ffm."), parse_value(value))
-    mappings = map_workload_to_arch(spec)
+    finished: list[RunFinished] = []
+    mappings = map_workload_to_arch(
+        spec, on_event=lambda e: finished.append(e) if isinstance(e, RunFinished) else None
+    )
+    status = finished[-1].status if finished else "ERROR"
+    if not len(mappings):
+        sys.stderr.write(f"accelforge: no mapping found (status {status})\n")
+        return 1
     data = mappings.data
     einsums = spec.workload.einsum_names
     columns = [c for c in (col.ENERGY, col.LATENCY, col.ENERGY_DELAY_PRODUCT) if c in data.columns]
@@ -128,6 +138,23 @@ def _map(args: argparse.Namespace) -> None:
     sys.stdout.write(data[columns].to_string(index=True) + "\n")
     for path in write_front(data, args.out, mappings.metadata()):
         sys.stdout.write(f"wrote {path}\n")
+    if status != "OK":
+        sys.stderr.write(f"accelforge: the run ended {status}: the front may not be optimal\n")
+        return 1
+    return 0
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an ``--out`` folder that cannot be written, before any mapping is done."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".accelforge-write-check"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise SystemExit(
+            f"accelforge: cannot write to --out {out}: {err.strerror or err}"
+        ) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -135,8 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "map":
-            _map(args)
-            return 0
+            return _map(args)
         if args.command == "hwcomponents":
             return cli_hwcomponents.run_subcommand(args)
         if args.command == "sweep":

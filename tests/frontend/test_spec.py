@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import warnings
 from pathlib import Path
 
@@ -292,3 +293,18 @@ def test_cli_map_settings_and_errors(tmp_path: Path, capsys: pytest.CaptureFixtu
         == 2
     )
     assert "Did you mean 'objective_tolerance'" in capsys.readouterr().err
+
+
+def test_cli_map_checks_out_before_mapping_and_fails_a_run_that_is_not_ok(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    began = time.monotonic()
+    with pytest.raises(SystemExit, match=r"cannot write to --out .*a-file/front"):
+        main(["map", "--out", str(blocker / "front")])
+    assert time.monotonic() - began < 5  # refused before the mapper ran
+    small = ["map", "simple", "matmuls", "-p", "N_EINSUMS=2", "-p", "M=64", "-p", "KN=64"]
+    code = main([*small, "--set", "ffm.time_limit=0.001", "--out", str(tmp_path / "out")])
+    assert code == 1
+    assert "accelforge: " in capsys.readouterr().err
