@@ -199,6 +199,7 @@ def test_mapper_reads_as_stage_packages() -> None:
     leaves = sorted(p.name for p in mapper.glob("*.py"))
     assert leaves == [
         "__init__.py",
+        "dask_executor.py",
         "events.py",
         "executors.py",
         "objectives.py",

@@ -65,7 +65,7 @@ def add_folder(folder: str | Path) -> None:
     FileNotFoundError
         When ``folder`` has none of those sub-folders.
     """
-    path = Path(folder).expanduser().resolve()
+    path = Path(folder).expanduser().absolute()
     if not any((path / kind).is_dir() for kind in ("arches", "workloads", "mappings")):
         raise FileNotFoundError(
             f"{path} has no arches/, workloads/ or mappings/ folder: point add_folder at the "
