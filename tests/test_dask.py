@@ -125,3 +125,27 @@ def test_killing_a_worker_mid_sweep_loses_no_point(cluster) -> None:
     assert sorted(e.index for e in [first, *rest]) == list(range(6))
     assert data["status"].eq("OK").all() and sorted(data["point"].unique()) == list(range(6))
     assert workers[0].wait(10) == -signal.SIGKILL
+
+
+def test_a_mapper_run_survives_a_lost_worker_and_a_cancel_drops_its_tasks(cluster) -> None:
+    client, workers = cluster
+    spec = matmul_chain(4, 64, 65536)
+    spec.mapper.metrics = af.Metrics.ENERGY | af.Metrics.LATENCY
+    here = map_workload_to_arch(spec, n_workers=1).data
+    run = start(spec, executor=client)
+    events = run.events()
+    next(e for e in events if isinstance(e, TemplateDone))
+    os.kill(workers[0].pid, signal.SIGKILL)  # its tasks go to the other worker
+    list(events)
+    assert run.status == "OK"
+    pd.testing.assert_frame_equal(run.result(timeout=300).data, here)
+
+    again = start(spec, executor=client)
+    next(e for e in again.events() if isinstance(e, TemplateDone))
+    again.cancel()
+    again.result(timeout=60)
+    assert again.status == "CANCELLED"
+    deadline = time.monotonic() + 30
+    while client.processing() and any(client.processing().values()):
+        assert time.monotonic() < deadline, client.processing()  # the tasks were dropped
+        time.sleep(0.5)

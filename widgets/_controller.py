@@ -86,6 +86,8 @@ class ExplorerController:
         Upper bound on :meth:`take_update` results per second.
     max_cloud_points : int
         Pmappings drawn per Einsum (the front's rows always are).
+    webgl_clouds : bool
+        Draw the clouds with WebGL (worth it for many more points, on a GPU); SVG by default.
     keep_runs : int
         Earlier fronts overlaid on the plot.
     clock : callable
@@ -96,7 +98,8 @@ class ExplorerController:
     starter: Starter | None = None
     n_workers: int | None = None
     redraws_per_second: float = 4.0
-    max_cloud_points: int = 4000
+    max_cloud_points: int = 1000
+    webgl_clouds: bool = False
     keep_runs: int = 5
     clock: Callable[[], float] = time.monotonic
     runs: list[RunModel] = field(default_factory=list, init=False)
@@ -365,6 +368,7 @@ class ExplorerController:
             progress=run.progress(),
             axes=self._axes,
             z=self._z,
+            webgl=self.webgl_clouds,
             label=run.label,
             front_basis=run.front_basis,
             units=self.units,

@@ -60,7 +60,7 @@ def clouds_figure(update: Update) -> go.Figure:
     for i, einsum in enumerate(einsums):
         cloud, front = update.clouds.get(einsum), update.einsum_fronts.get(einsum)
         where = {"row": i // cols + 1, "col": i % cols + 1}
-        figure.add_trace(_cloud_trace(cloud, update.cloud_colour, i == 0), **where)
+        figure.add_trace(_cloud_trace(cloud, update, i == 0), **where)
         figure.add_trace(_einsum_front_trace(front, i == 0), **where)
         figure.update_xaxes(title_text=update.units.label(col.LATENCY), **where)
         figure.update_yaxes(title_text=update.units.label(col.ENERGY), **where)
@@ -73,13 +73,19 @@ def clouds_figure(update: Update) -> go.Figure:
     return figure
 
 
-def _cloud_trace(data: pd.DataFrame | None, colour: str | None, legend: bool) -> go.Scattergl:
-    """One Einsum's pmappings, drawn with WebGL (thousands of points stay cheap to redraw)."""
-    values = _column(data, colour)
+def _cloud_trace(data: pd.DataFrame | None, update: Update, legend: bool) -> Any:
+    """One Einsum's (decimated) pmappings: SVG, or WebGL with ``update.webgl``.
+
+    SVG by default: a page without a GPU (headless, VMs, remote desktops) emulates WebGL, and
+    creating its context blocked the page for over a second; a thousand points per Einsum
+    redraw cheaply as SVG. WebGL pays off for tens of thousands of points on a real GPU.
+    """
+    values = _column(data, update.cloud_colour)
     marker: dict[str, Any] = {"size": 5, "opacity": 0.5, "color": "#7f7f7f", "showscale": False}
     if values:
         marker.update(color=values, colorscale="Viridis", showscale=legend)
-    return go.Scattergl(
+    kind = go.Scattergl if update.webgl else go.Scatter
+    return kind(
         x=_column(data, col.LATENCY),
         y=_column(data, col.ENERGY),
         mode="markers",
@@ -382,7 +388,7 @@ class CloudsView:
         with self.figure.batch_update():
             for einsum, cloud in update.clouds.items():
                 i = update.einsums.index(einsum)
-                fresh = _cloud_trace(cloud, update.cloud_colour, i == 0)
+                fresh = _cloud_trace(cloud, update, i == 0)
                 self.figure.data[2 * i].update(x=fresh.x, y=fresh.y, marker=fresh.marker)
                 front = update.einsum_fronts.get(einsum)
                 self.figure.data[2 * i + 1].update(

@@ -70,6 +70,8 @@ class Update:
         The units of the spec's results, for axis titles and hover labels.
     z : str or None
         The third axis of the 3-D front view (None: no 3-D view).
+    webgl : bool
+        Draw the pmapping clouds with WebGL (``Scattergl``) instead of SVG.
     """
 
     version: int
@@ -87,6 +89,7 @@ class Update:
     objectives: tuple[str, ...] = ()
     units: Units = NO_UNITS
     z: str | None = None
+    webgl: bool = False
 
 
 def default_starter(n_workers: int | None = None) -> Starter:

@@ -31,7 +31,7 @@ CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
-    "--enable-unsafe-swiftshader",  # WebGL (the clouds' Scattergl) without a GPU
+    "--enable-unsafe-swiftshader",  # WebGL (the 3-D view, Scattergl clouds) without a GPU
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",

@@ -154,7 +154,7 @@ def test_explorer_runs_draws_in_batches_and_inspects(spec) -> None:
         assert explorer.progress_bar.value == 100
         clouds = explorer.clouds.figure
         assert len(clouds.data) == 4 and len(clouds.data[0].x) == 250
-        assert clouds.data[0].type == "scattergl"  # WebGL: big clouds redraw cheaply
+        assert clouds.data[0].type == "scatter"  # SVG: no emulated WebGL context to create
         assert "usage GlobalBuffer" in explorer.axis_x.options
         explorer.inspect(2)
         assert "mapping 2" in explorer.inspector.title.value
@@ -302,6 +302,19 @@ def test_projected_axes_draw_points_without_a_line(spec) -> None:
         colours = list(explorer.front.figure.data[-1].marker.color)
         # EDP 3000 with energy 100 is lower in both than (4000, 200) and (4000, 400): faded
         assert colours == ["#1f77b4", "#c6dbef", "#c6dbef"]
+    finally:
+        explorer.close()
+
+
+def test_clouds_draw_with_webgl_when_asked(spec) -> None:
+    explorer = Explorer(spec, starter=lambda s: FakeRun(events(templates=50, rows=5)))
+    try:
+        explorer.controller.webgl_clouds = True
+        explorer.run(wait=True, timeout=10)
+        explorer.tick(force=True)
+        types = {trace.type for trace in explorer.clouds.figure.data}
+        assert types == {"scattergl", "scatter"}  # clouds in WebGL, Einsum fronts in SVG
+        assert len(explorer.clouds.figure.data[0].x) == 250
     finally:
         explorer.close()
 
