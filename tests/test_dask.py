@@ -149,3 +149,13 @@ def test_a_mapper_run_survives_a_lost_worker_and_a_cancel_drops_its_tasks(cluste
     while client.processing() and any(client.processing().values()):
         assert time.monotonic() < deadline, client.processing()  # the tasks were dropped
         time.sleep(0.5)
+
+
+def test_executor_dask_starts_a_local_cluster_for_the_run_and_closes_it() -> None:
+    spec = matmul_chain(2, 32, 65536)
+    here = map_workload_to_arch(spec, n_workers=1).data
+    run = start(spec, executor="dask")
+    there = run.result(timeout=300)
+    pd.testing.assert_frame_equal(there.data, here)
+    assert run.status == "OK" and run.statistics["n_workers"] == (os.cpu_count() or 1)
+    assert run._executor.client.status == "closed"  # the run owned it

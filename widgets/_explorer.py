@@ -255,27 +255,38 @@ class Explorer(widgets.VBox):
     # --- the UI task ------------------------------------------------------------------
 
     def tick(self, *, force: bool = False) -> None:
-        """One round of the UI task: poll the form's object, redraw what changed."""
+        """One round of the UI task: poll the form's object, redraw what changed.
+
+        While a run goes on, the progress bar and status (elapsed time, ETA) advance on every
+        tick, also between events.
+        """
         self.form.refresh()
         update = self.controller.take_update(force=force)
         self._sync_buttons()
         if update is None:
+            if self.controller.running:
+                run = self.controller.current
+                self._show_progress(self.controller.progress, run.label if run else "")
             return
         self.redraws += 1
-        status = update.progress.status
-        self.progress_bar.value = update.progress.percent
-        self.progress_bar.bar_style = _BAR_STYLES.get(status, "info")
-        text = update.progress.text()
-        self._show_status(
-            f"{update.label} \u00b7 {text}" if update.label else text,
-            message=update.progress.message,
-            colour=_STATUS_COLOURS.get(status),
-        )
+        self._show_progress(update.progress, update.label)
         self.clouds.apply(update)
         if update.front is not None:
             self._update_axis_options()
         self.front.apply(update)
         self.front3d.apply(update)
+
+    def _show_progress(self, progress: Any, label: str) -> None:
+        """The progress bar and the status line for ``progress`` of run ``label``."""
+        status = progress.status
+        self.progress_bar.value = progress.percent
+        self.progress_bar.bar_style = _BAR_STYLES.get(status, "info")
+        text = progress.text()
+        self._show_status(
+            f"{label} \u00b7 {text}" if label else text,
+            message=progress.message,
+            colour=_STATUS_COLOURS.get(status),
+        )
 
     def _sync_buttons(self) -> None:
         c = self.controller

@@ -342,8 +342,17 @@ def inspector_series(selection: Selection | None) -> list[pd.Series]:
     ]
 
 
-_FRONT_STYLE = ("x", "y", "name", "visible", "marker", "text", "hovertemplate", "mode")
-_FRONT_STYLE = (*_FRONT_STYLE, "customdata")
+_FRONT_STYLE = (
+    "x",
+    "y",
+    "name",
+    "visible",
+    "marker",
+    "text",
+    "hovertemplate",
+    "mode",
+    "customdata",
+)
 """Trace properties a front redraw copies from a freshly built figure."""
 
 

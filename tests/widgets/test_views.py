@@ -6,6 +6,8 @@ import contextlib
 import functools
 import math
 import operator
+import re
+import time
 
 import pytest
 
@@ -204,6 +206,18 @@ def test_explorer_stop_keeps_the_pmappings(spec) -> None:
         assert explorer.controller.progress.status == "CANCELLED"
         assert len(explorer.controller.pmappings()) == 40
         assert not explorer.run_button.disabled and explorer.stop_button.disabled
+
+
+def test_elapsed_time_ticks_between_events(spec) -> None:
+    def elapsed(explorer) -> float:
+        return float(re.search(r"(\d+\.\d) s", explorer.status.value).group(1))
+
+    with _paused_explorer(spec) as explorer:  # no event arrives while paused
+        before = elapsed(explorer)
+        time.sleep(1.2)
+        explorer.tick()
+        assert elapsed(explorer) >= before + 1.0
+        assert "RUNNING" in explorer.status.value
 
 
 def _with_partial_front() -> list:
